@@ -1,0 +1,181 @@
+"""The `rights-relay` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from app.config import Settings, load_settings
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Rights Relay: GDPR requests against AI models, propagated downstream.")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run_in_session(settings: Settings, fn: Any) -> Any:
+    from app.db import make_engine, make_sessionmaker
+
+    async def go() -> Any:
+        engine = make_engine(settings.sqlalchemy_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await fn(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations up to the latest."""
+    from app import migrate as m
+
+    settings = _settings()
+    m.upgrade(settings)
+    typer.echo(f"database at {m.head_revision(settings)}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+) -> None:
+    """Migrate, seed the demo on first run, and serve the API and pages."""
+    import uvicorn
+
+    from app import migrate as m
+    from app.main import create_app
+    from app.seed import seed_demo
+
+    settings = _settings()
+    if host:
+        settings = settings.model_copy(update={"host": host})
+    if port:
+        settings = settings.model_copy(update={"port": port})
+    m.upgrade(settings)
+    creds_file = settings.data_dir / "demo-credentials.json"
+    if settings.seed_demo:
+        creds = _run_in_session(settings, seed_demo)
+        if creds is not None:
+            _write_private(creds_file, json.dumps(creds.__dict__, indent=2))
+    url = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"\nRights Relay is starting at {url}  (database: {settings.sync_url})")
+    if creds_file.exists():
+        creds = json.loads(creds_file.read_text())
+        typer.echo(f"  demo sign-in:  {url}/signin  email {creds['email']}  "
+                   f"password {creds['password']}")
+        typer.echo(f"  demo API key:  {creds['api_key']}")
+        typer.echo(f"  (saved in {creds_file})")
+    typer.echo(f"  API docs:      {url}/docs\n")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level.lower(), proxy_headers=True)
+
+
+@cli.command("create-org")
+def create_org(
+    name: Annotated[str, typer.Option(help="display name")],
+    slug: Annotated[str, typer.Option(help="short id: lower-case letters, digits, dashes")],
+    admin_email: Annotated[str, typer.Option(help="email of the first admin user")],
+    admin_password: Annotated[str | None, typer.Option(
+        help="password (at least 10 characters); generated if omitted")] = None,
+) -> None:
+    """Create an organisation with its first admin user."""
+    import secrets
+
+    from pydantic import ValidationError
+
+    from app.auth import service
+    from app.auth.models import Role
+    from app.auth.schemas import OrganizationCreate, UserCreate
+    from app.errors import DomainError
+
+    password = admin_password or secrets.token_urlsafe(12)
+    try:
+        OrganizationCreate(name=name, slug=slug)
+        UserCreate(email=admin_email, name=admin_email, password=password)
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+    async def go(session: Any) -> None:
+        org = await service.create_org(session, name=name, slug=slug)
+        await service.create_user(session, org_id=org.id, email=admin_email, name=admin_email,
+                                  role=Role.admin, password=password)
+
+    try:
+        _run_in_session(_settings(), go)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"organisation {slug} created; admin {admin_email}")
+    if admin_password is None:
+        typer.echo(f"password: {password}")
+
+
+@cli.command("create-api-key")
+def create_api_key(
+    org: Annotated[str, typer.Option(help="organisation slug")],
+    name: Annotated[str, typer.Option(help="what the key is for")],
+    role: Annotated[str, typer.Option(help="admin, reviewer or pipeline")] = "admin",
+) -> None:
+    """Create an API key and print it (it is shown only once)."""
+    from app.auth import service
+    from app.auth.models import Role
+    from app.errors import DomainError
+
+    if role not in {r.value for r in Role}:
+        typer.echo("error: role must be admin, reviewer or pipeline", err=True)
+        raise typer.Exit(2)
+
+    async def go(session: Any) -> str:
+        organisation = await service.get_org_by_slug(session, org)
+        _, key = await service.create_api_key(session, org_id=organisation.id, name=name,
+                                              role=Role(role))
+        return key
+
+    try:
+        key = _run_in_session(_settings(), go)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(key)
+
+
+@cli.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="where to write the spec")] = Path(
+        "openapi/openapi.json"),
+) -> None:
+    """Write the OpenAPI spec generated from the app."""
+    from app.spec import openapi_json
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(openapi_json())
+    typer.echo(f"wrote {output}")
+
+
+def main() -> None:
+    cli()

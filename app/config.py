@@ -1,0 +1,126 @@
+"""Settings, read from the environment with the ``RR_`` prefix (``DATABASE_URL`` is accepted too)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RR_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("RR_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; empty means an SQLite file in data_dir.",
+    )
+    # The master secret: every other key (sessions, CSRF, token hashing, blind index,
+    # data encryption unless given, webhook Ed25519 key unless given) is derived from it.
+    secret_key: SecretStr | None = None
+    # Optional explicit data-encryption keys: "kid:base64key,kid2:base64key"; the first is current.
+    data_encryption_keys: SecretStr | None = None
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "Rights Relay <no-reply@rights-relay.local>"
+
+    # Webhook targets on loopback/private networks, and plain http, are refused unless allowed.
+    allow_private_webhook_targets: bool = False
+    allow_http_webhooks: bool = False
+
+    max_body_bytes: int = 1_000_000
+    session_max_age_seconds: int = 12 * 3600
+    log_level: str = "INFO"
+    seed_demo: bool = True
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    # --- derived values -------------------------------------------------------------------
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async URL the app uses (aiosqlite / psycopg async)."""
+        return to_async_url(self.database_url or f"sqlite:///{self.data_dir / 'rights-relay.db'}")
+
+    @property
+    def sync_url(self) -> str:
+        """The sync URL Alembic and the CLI use."""
+        return to_sync_url(self.sqlalchemy_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+    @cached_property
+    def master_key(self) -> bytes:
+        if self.secret_key is None:
+            raise RuntimeError("RR_SECRET_KEY is not set; call ensure_secret_key() first")
+        return hashlib.sha256(self.secret_key.get_secret_value().encode()).digest()
+
+    def subkey(self, purpose: str) -> bytes:
+        """A key for one purpose, derived from the master secret (HMAC as a KDF)."""
+        return hmac.new(self.master_key, b"rights-relay/" + purpose.encode(), hashlib.sha256).digest()
+
+
+def to_async_url(url: str) -> str:
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def to_sync_url(url: str) -> str:
+    if url.startswith("sqlite+aiosqlite:"):
+        return "sqlite:" + url[len("sqlite+aiosqlite:") :]
+    return url  # psycopg 3 serves sync and async under the same URL
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Give a development install a persistent secret so `serve` works with no configuration.
+
+    Production must set RR_SECRET_KEY; losing it makes encrypted personal data unreadable.
+    """
+    if settings.secret_key is not None:
+        return settings
+    if settings.environment == "production":
+        raise RuntimeError("RR_SECRET_KEY must be set in production")
+    path = settings.data_dir / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    return settings.model_copy(update={"secret_key": SecretStr(path.read_text().strip())})
+
+
+def load_settings() -> Settings:
+    return ensure_secret_key(Settings())

@@ -1,0 +1,159 @@
+"""Domain errors raised by services, mapped to HTTP in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str
+    location: str
+    message: str
+
+
+class ErrorRead(BaseModel):
+    """The one shape of every API error."""
+
+    error: str
+    detail: str
+    fields: list[FieldError] | None = None
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+
+
+class BadRequest(DomainError):
+    pass
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "rate_limited"
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    status: int, code: str, detail: str, fields: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorRead(error=code, detail=detail, fields=fields)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def _field_name(loc: tuple[Any, ...]) -> tuple[str, str]:
+    location = str(loc[0]) if loc else "body"
+    rest = [str(p) for p in loc[1:]]
+    return ".".join(rest) or location, location
+
+
+def validation_fields(exc: RequestValidationError) -> list[FieldError]:
+    fields = []
+    for err in exc.errors():
+        name, location = _field_name(tuple(err.get("loc", ())))
+        # The message never echoes the input: it may be a data subject's personal data.
+        fields.append(FieldError(field=name, location=location, message=str(err.get("msg", ""))))
+    return fields
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    from app.web.deps import SignInRequired
+    from app.web.errors import html_error_response, wants_html
+
+    async def on_domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        if wants_html(request):
+            return html_error_response(request, exc.status_code, exc.detail, exc.headers)
+        return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        fields = validation_fields(exc)
+        detail = "; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid input"
+        if wants_html(request):
+            return html_error_response(request, 422, "Some of the information sent was not valid.")
+        return error_response(422, "validation_error", detail, fields)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if wants_html(request):
+            return html_error_response(request, exc.status_code, detail, exc.headers)
+        return error_response(exc.status_code, code, detail, headers=exc.headers)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        # Logged with the route only: the exception text may carry request data.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
+                  request.scope.get("route").path if request.scope.get("route") else "?",
+                  exc_info=exc)
+        if wants_html(request):
+            return html_error_response(request, 500, "Something went wrong on our side.")
+        return error_response(500, "internal_error", "internal error")
+
+    async def on_sign_in_required(request: Request, exc: Exception) -> Response:
+        return RedirectResponse("/signin", status_code=303)
+
+    app.add_exception_handler(SignInRequired, on_sign_in_required)
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

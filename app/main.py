@@ -1,0 +1,79 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.auth.router import router as auth_router
+from app.config import Settings, load_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import ErrorRead, install_error_handlers
+from app.migrate import head_revision
+from app.models_registry.router import public_router as public_models_router
+from app.models_registry.router import router as models_router
+from app.ops.limits import BodySizeLimitMiddleware
+from app.ops.metrics import MetricsMiddleware
+from app.ops.router import router as ops_router
+from app.web.router import router as web_router
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable, readable operation ids: `<tag>:<route name>`, e.g. `models:create_model`."""
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}:{route.name}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    logging.basicConfig(level=settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.sqlalchemy_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Rights Relay",
+        version=__version__,
+        summary="GDPR objection and erasure requests against published AI models, "
+                "worked by the provider and propagated to every re-user.",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        responses={
+            400: {"model": ErrorRead, "description": "Bad request"},
+            422: {"model": ErrorRead, "description": "Validation error (fields named)"},
+        },
+    )
+    app.state.settings = settings
+    app.state.migration_head = head_revision(settings)
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+
+    app.include_router(ops_router)
+    app.include_router(auth_router, responses={401: {"model": ErrorRead},
+                                               403: {"model": ErrorRead}})
+    app.include_router(models_router, responses={401: {"model": ErrorRead},
+                                                 403: {"model": ErrorRead},
+                                                 404: {"model": ErrorRead},
+                                                 409: {"model": ErrorRead}})
+    app.include_router(public_models_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, HttpUrl
+
+from app.models_registry.models import VersionStatus
+
+SEGMENT = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+MODEL_ID_PATTERN = rf"^{SEGMENT}/{SEGMENT}$"
+SEGMENT_PATTERN = rf"^{SEGMENT}$"
+
+ModelId = Annotated[
+    str,
+    Field(pattern=MODEL_ID_PATTERN, max_length=193,
+          description="`namespace/name`, as on model hubs", examples=["acme/chat-7b"]),
+]
+
+
+def _no_double_dots(v: str) -> str:
+    if ".." in v:
+        raise ValueError("must not contain '..'")
+    return v
+
+
+CheckedModelId = Annotated[ModelId, AfterValidator(_no_double_dots)]
+
+
+class Digest(BaseModel):
+    file: str = Field(min_length=1, max_length=300, examples=["model.safetensors"])
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="lower-case hex SHA-256")
+
+
+class ModelCreate(BaseModel):
+    id: CheckedModelId
+    title: str = Field(min_length=1, max_length=200)
+    licence: str | None = Field(default=None, max_length=100)
+    homepage: HttpUrl | None = Field(default=None, max_length=2000)
+    derived_from: CheckedModelId | None = Field(
+        default=None, description="the model this one was fine-tuned or distilled from")
+    intake_open: bool = True
+
+
+class ModelUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    licence: str | None = Field(default=None, max_length=100)
+    homepage: HttpUrl | None = Field(default=None, max_length=2000)
+    derived_from: CheckedModelId | None = None
+    intake_open: bool | None = None
+
+
+class ModelRead(BaseModel):
+    id: str
+    title: str
+    licence: str | None
+    homepage: str | None
+    derived_from: str | None
+    intake_open: bool
+    organization: str = Field(description="the providing organisation's slug")
+    created_at: datetime
+    updated_at: datetime
+
+
+class PublicModelRead(BaseModel):
+    id: str
+    title: str
+    licence: str | None
+    homepage: str | None
+    derived_from: str | None
+    provider: str = Field(description="the providing organisation's name")
+
+
+class VersionCreate(BaseModel):
+    label: str = Field(min_length=1, max_length=100, pattern=r"^[^\s/][^/]*$",
+                       examples=["v1.1"])
+    revision: str = Field(min_length=1, max_length=200, description="commit SHA or tag")
+    digests: list[Digest] = Field(default_factory=list, max_length=1000)
+    released_at: AwareDatetime | None = None
+    status: VersionStatus = VersionStatus.current
+
+
+class VersionUpdate(BaseModel):
+    status: VersionStatus
+
+
+class VersionRead(BaseModel):
+    model: str
+    label: str
+    revision: str
+    digests: list[Digest]
+    released_at: datetime
+    status: VersionStatus
+    created_at: datetime
+    updated_at: datetime

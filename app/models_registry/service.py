@@ -1,0 +1,216 @@
+"""The model registry: models, their versions, and which versions re-users should run."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.auth.models import Organization
+from app.db import utcnow
+from app.errors import BadRequest, Conflict, InvalidTransition, NotFound
+from app.models_registry.models import Model, ModelVersion, VersionStatus
+from app.models_registry.schemas import ModelCreate, ModelUpdate, VersionCreate
+from app.pagination import PageParams, decode_cursor, encode_cursor
+
+# The one place version statuses may change. Issue #4 hangs the re-user events off it.
+VERSION_TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
+    VersionStatus.current: frozenset({VersionStatus.superseded, VersionStatus.withdrawn}),
+    VersionStatus.superseded: frozenset({VersionStatus.withdrawn}),
+    VersionStatus.withdrawn: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """A model with the names the API shows next to it."""
+
+    model: Model
+    org_slug: str
+    org_name: str
+    derived_from: str | None
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    namespace, _, name = ref.partition("/")
+    return namespace, name
+
+
+def _view_query() -> Select[tuple[Model, str, str, str | None, str | None]]:
+    parent = aliased(Model)
+    return (
+        select(Model, Organization.slug, Organization.name, parent.namespace, parent.name)
+        .join(Organization, Organization.id == Model.org_id)
+        .outerjoin(parent, parent.id == Model.derived_from_id)
+    )
+
+
+def _view(row: tuple[Model, str, str, str | None, str | None]) -> ModelView:
+    model, slug, org_name, parent_ns, parent_name = row
+    parent = f"{parent_ns}/{parent_name}" if parent_ns else None
+    return ModelView(model=model, org_slug=slug, org_name=org_name, derived_from=parent)
+
+
+async def _page(
+    session: AsyncSession, query: Select[tuple[Model, str, str, str | None, str | None]],
+    page: PageParams,
+) -> tuple[list[ModelView], str | None]:
+    if page.cursor:
+        ns, name = decode_cursor(page.cursor, 2)
+        if not isinstance(ns, str) or not isinstance(name, str):
+            raise BadRequest("invalid cursor")
+        query = query.where(tuple_(Model.namespace, Model.name) > tuple_(ns, name))
+    query = query.order_by(Model.namespace, Model.name).limit(page.limit + 1)
+    rows = [_view(r._tuple()) for r in await session.execute(query)]
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    cursor = encode_cursor([rows[-1].model.namespace, rows[-1].model.name]) if more else None
+    return rows, cursor
+
+
+async def _find(session: AsyncSession, ref: str) -> Model | None:
+    namespace, name = split_ref(ref)
+    return await session.scalar(
+        select(Model).where(Model.namespace == namespace, Model.name == name))
+
+
+async def _resolve_parent(session: AsyncSession, ref: str, child: Model | None) -> Model:
+    parent = await _find(session, ref)
+    if parent is None:
+        raise BadRequest(f"derived_from: no model {ref!r} is registered")
+    # Walk up the chain: a model may not (transitively) derive from itself.
+    seen: set[uuid.UUID] = set()
+    node: Model | None = parent
+    while node is not None and node.id not in seen:
+        if child is not None and node.id == child.id:
+            raise BadRequest("derived_from: that would make the lineage a cycle")
+        seen.add(node.id)
+        node = await session.get(Model, node.derived_from_id) if node.derived_from_id else None
+    return parent
+
+
+async def create_model(session: AsyncSession, org_id: uuid.UUID, body: ModelCreate) -> ModelView:
+    if await _find(session, body.id) is not None:
+        raise Conflict(f"model {body.id!r} is already registered")
+    namespace, name = split_ref(body.id)
+    parent = await _resolve_parent(session, body.derived_from, None) if body.derived_from else None
+    model = Model(
+        org_id=org_id, namespace=namespace, name=name, title=body.title, licence=body.licence,
+        homepage=str(body.homepage) if body.homepage else None,
+        derived_from_id=parent.id if parent else None, intake_open=body.intake_open,
+    )
+    session.add(model)
+    await session.flush()
+    return await get_model_view(session, org_id, body.id)
+
+
+async def get_model(session: AsyncSession, org_id: uuid.UUID, ref: str) -> Model:
+    """The caller's model; another organisation's model is reported as not found."""
+    namespace, name = split_ref(ref)
+    model = await session.scalar(select(Model).where(
+        Model.namespace == namespace, Model.name == name, Model.org_id == org_id))
+    if model is None:
+        raise NotFound(f"model {ref!r} not found")
+    return model
+
+
+async def get_model_view(session: AsyncSession, org_id: uuid.UUID, ref: str) -> ModelView:
+    namespace, name = split_ref(ref)
+    row = (await session.execute(_view_query().where(
+        Model.namespace == namespace, Model.name == name, Model.org_id == org_id))).first()
+    if row is None:
+        raise NotFound(f"model {ref!r} not found")
+    return _view(row._tuple())
+
+
+async def list_models(
+    session: AsyncSession, org_id: uuid.UUID, page: PageParams
+) -> tuple[list[ModelView], str | None]:
+    return await _page(session, _view_query().where(Model.org_id == org_id), page)
+
+
+async def list_public_models(
+    session: AsyncSession, page: PageParams
+) -> tuple[list[ModelView], str | None]:
+    return await _page(session, _view_query().where(Model.intake_open.is_(True)), page)
+
+
+async def update_model(
+    session: AsyncSession, org_id: uuid.UUID, ref: str, body: ModelUpdate
+) -> ModelView:
+    model = await get_model(session, org_id, ref)
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("title", "intake_open"):
+        if field in changes:
+            if changes[field] is None:
+                raise BadRequest(f"{field} cannot be null")
+            setattr(model, field, changes[field])
+    if "licence" in changes:
+        model.licence = body.licence
+    if "homepage" in changes:
+        model.homepage = str(body.homepage) if body.homepage else None
+    if "derived_from" in changes:
+        parent = (await _resolve_parent(session, body.derived_from, model)
+                  if body.derived_from else None)
+        model.derived_from_id = parent.id if parent else None
+    model.updated_at = utcnow()
+    await session.flush()
+    return await get_model_view(session, org_id, ref)
+
+
+# --- versions --------------------------------------------------------------------------------
+
+
+async def create_version(
+    session: AsyncSession, org_id: uuid.UUID, ref: str, body: VersionCreate
+) -> tuple[Model, ModelVersion]:
+    model = await get_model(session, org_id, ref)
+    exists = await session.scalar(select(ModelVersion.id).where(
+        ModelVersion.model_id == model.id, ModelVersion.label == body.label))
+    if exists:
+        raise Conflict(f"version {body.label!r} of {ref!r} exists")
+    version = ModelVersion(
+        model_id=model.id, label=body.label, revision=body.revision,
+        digests=[d.model_dump() for d in body.digests],
+        released_at=body.released_at or utcnow(), status=body.status,
+    )
+    session.add(version)
+    await session.flush()
+    return model, version
+
+
+async def list_versions(
+    session: AsyncSession, org_id: uuid.UUID, ref: str
+) -> tuple[Model, list[ModelVersion]]:
+    model = await get_model(session, org_id, ref)
+    rows = await session.scalars(select(ModelVersion).where(ModelVersion.model_id == model.id)
+                                 .order_by(ModelVersion.released_at.desc(), ModelVersion.label))
+    return model, list(rows)
+
+
+async def get_version(
+    session: AsyncSession, org_id: uuid.UUID, ref: str, label: str
+) -> tuple[Model, ModelVersion]:
+    model = await get_model(session, org_id, ref)
+    version = await session.scalar(select(ModelVersion).where(
+        ModelVersion.model_id == model.id, ModelVersion.label == label))
+    if version is None:
+        raise NotFound(f"version {label!r} of {ref!r} not found")
+    return model, version
+
+
+async def change_version_status(
+    session: AsyncSession, version: ModelVersion, to: VersionStatus
+) -> ModelVersion:
+    current = VersionStatus(version.status)
+    if to == current:
+        return version
+    if to not in VERSION_TRANSITIONS[current]:
+        raise InvalidTransition(f"version is {current.value}; it cannot become {to.value}")
+    version.status = to
+    version.updated_at = utcnow()
+    await session.flush()
+    return version

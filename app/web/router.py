@@ -1,0 +1,110 @@
+"""Server-rendered pages: landing, staff sign-in and the provider dashboard."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.auth import service as auth_service
+from app.auth.models import Role
+from app.config import Settings
+from app.db import Session
+from app.errors import Unauthorized
+from app.models_registry import service as registry
+from app.pagination import PageParams
+from app.web.deps import SESSION_COOKIE, CurrentUser
+from app.web.templating import render, verify_csrf
+
+router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Form(max_length=500)]
+CsrfField = Annotated[str, Form(max_length=200)]
+
+
+@router.get("/")
+async def landing(request: Request, session: Session) -> Response:
+    models, _ = await registry.list_public_models(session, PageParams(limit=200))
+    return render(request, "landing.html", {"models": models})
+
+
+@router.get("/signin")
+async def signin_form(request: Request) -> Response:
+    return render(request, "signin.html", {"email": ""})
+
+
+@router.post("/signin")
+async def signin(request: Request, session: Session, csrf_token: CsrfField = "",
+                 email: Text = "", password: Text = "") -> Response:
+    verify_csrf(request, csrf_token)
+    try:
+        user = await auth_service.authenticate_password(session, email, password)
+    except Unauthorized:
+        return render(request, "signin.html",
+                      {"email": email, "error": "Wrong email or password."}, status_code=401)
+    settings: Settings = request.app.state.settings
+    token = await auth_service.start_web_session(session, user, settings.session_max_age_seconds)
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_max_age_seconds,
+                        httponly=True, samesite="lax", secure=settings.cookie_secure, path="/")
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, session: Session, csrf_token: CsrfField = "") -> Response:
+    verify_csrf(request, csrf_token)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await auth_service.end_web_session(session, token)
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request, session: Session, principal: CurrentUser) -> Response:
+    org = await auth_service.get_org(session, principal.org_id)
+    models, _ = await registry.list_models(session, principal.org_id, PageParams(limit=200))
+    return render(request, "dashboard.html",
+                  {"principal": principal, "org": org, "models": models})
+
+
+@router.get("/dashboard/api-keys")
+async def api_keys_page(request: Request, session: Session, principal: CurrentUser) -> Response:
+    auth_service.require_role(principal, Role.admin)
+    keys = await auth_service.list_api_keys(session, principal.org_id)
+    return render(request, "api_keys.html",
+                  {"principal": principal, "keys": keys, "roles": list(Role)})
+
+
+@router.post("/dashboard/api-keys")
+async def api_keys_create(request: Request, session: Session, principal: CurrentUser,
+                          csrf_token: CsrfField = "", name: Text = "",
+                          role: Annotated[str, Form(max_length=20)] = "") -> Response:
+    verify_csrf(request, csrf_token)
+    auth_service.require_role(principal, Role.admin)
+    errors = {}
+    if not name.strip():
+        errors["name"] = "Give the key a name, e.g. the system that will use it."
+    if role not in {r.value for r in Role}:
+        errors["role"] = "Choose a role."
+    new_key = None
+    if not errors:
+        _, new_key = await auth_service.create_api_key(
+            session, org_id=principal.org_id, name=name.strip(), role=Role(role))
+    keys = await auth_service.list_api_keys(session, principal.org_id)
+    return render(request, "api_keys.html",
+                  {"principal": principal, "keys": keys, "roles": list(Role), "errors": errors,
+                   "new_key": new_key, "form": {"name": name, "role": role}},
+                  status_code=422 if errors else 201)
+
+
+@router.post("/dashboard/api-keys/{key_id}/revoke")
+async def api_keys_revoke(request: Request, key_id: uuid.UUID, session: Session,
+                          principal: CurrentUser, csrf_token: CsrfField = "") -> Response:
+    verify_csrf(request, csrf_token)
+    auth_service.require_role(principal, Role.admin)
+    await auth_service.revoke_api_key(session, principal.org_id, key_id)
+    return RedirectResponse("/dashboard/api-keys", status_code=303)

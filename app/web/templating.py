@@ -1,0 +1,55 @@
+"""Jinja2 pages with CSRF tokens (signed double-submit cookie) and autoescaping."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.config import Settings
+from app.errors import Forbidden
+
+CSRF_COOKIE = "rr_csrf"
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _csrf_for(request: Request, cookie_value: str) -> str:
+    key = _settings(request).subkey("csrf")
+    return hmac.new(key, cookie_value.encode(), hashlib.sha256).hexdigest()
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    fresh = cookie is None or len(cookie) != 43
+    if fresh:
+        cookie = secrets.token_urlsafe(32)
+    assert cookie is not None
+    ctx = {"csrf_token": _csrf_for(request, cookie), "principal": None, **(context or {})}
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code,
+                                          headers=headers)
+    if fresh:
+        response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="strict",
+                            secure=_settings(request).cookie_secure, path="/")
+    return response
+
+
+def verify_csrf(request: Request, submitted: str | None) -> None:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not submitted or not hmac.compare_digest(_csrf_for(request, cookie),
+                                                              submitted):
+        raise Forbidden("This form has expired or was not sent from our site. "
+                        "Please go back, reload the page and try again.")
