@@ -112,13 +112,19 @@ def create_org(
     from app.errors import DomainError
 
     password = admin_password or secrets.token_urlsafe(12)
-    try:
-        OrganizationCreate(name=name, slug=slug)
-        UserCreate(email=admin_email, name=admin_email, password=password)
-    except ValidationError as exc:
-        for err in exc.errors():
-            typer.echo(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", err=True)
-        raise typer.Exit(2) from None
+    problems = []
+    for schema, values in ((OrganizationCreate, {"name": name, "slug": slug}),
+                           (UserCreate, {"email": admin_email, "name": admin_email,
+                                         "password": password})):
+        try:
+            schema.model_validate(values)
+        except ValidationError as exc:
+            problems += [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    if problems:
+        for problem in problems:
+            label = problem.replace("email:", "admin-email:", 1)
+            typer.echo(f"error: {label}", err=True)
+        raise typer.Exit(2)
 
     async def go(session: Any) -> None:
         org = await service.create_org(session, name=name, slug=slug)

@@ -136,14 +136,15 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        headers = dict(exc.headers) if exc.headers else None
         if wants_html(request):
-            return html_error_response(request, exc.status_code, detail, exc.headers)
-        return error_response(exc.status_code, code, detail, headers=exc.headers)
+            return html_error_response(request, exc.status_code, detail, headers)
+        return error_response(exc.status_code, code, detail, headers=headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         # Logged with the route only: the exception text may carry request data.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
-                  request.scope.get("route").path if request.scope.get("route") else "?",
+        route = getattr(request.scope.get("route"), "path", "?")
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route,
                   exc_info=exc)
         if wants_html(request):
             return html_error_response(request, 500, "Something went wrong on our side.")

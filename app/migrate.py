@@ -7,7 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from app.config import Settings
 
@@ -34,9 +35,30 @@ def ensure_sqlite_dir(settings: Settings) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Several replicas may start at once; on PostgreSQL they take turns migrating.
+_MIGRATION_LOCK_ID = 7243001
+
+
 def upgrade(settings: Settings, revision: str = "head") -> None:
     ensure_sqlite_dir(settings)
-    command.upgrade(alembic_config(settings), revision)
+    cfg = alembic_config(settings)
+    if settings.is_sqlite:
+        command.upgrade(cfg, revision)
+        return
+    engine = create_engine(settings.sync_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            conn.commit()
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                conn.commit()
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def downgrade(settings: Settings, revision: str) -> None:

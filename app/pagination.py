@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from app.errors import BadRequest
 
-
 T = TypeVar("T")
 
 

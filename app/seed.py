@@ -35,7 +35,7 @@ async def seed_demo(session: AsyncSession) -> DemoCredentials | None:
                                        role=Role.admin)
     await registry.create_model(session, org.id, ModelCreate(
         id="demo/chat-7b", title="Demo Chat 7B", licence="apache-2.0",
-        homepage="https://example.org/demo/chat-7b"))  # type: ignore[arg-type]
+        homepage="https://example.org/demo/chat-7b"))
     await registry.create_version(session, org.id, "demo/chat-7b", VersionCreate(
         label="v1.0", revision="4f2a9c1",
         digests=[Digest(file="model.safetensors", sha256="0" * 64)]))

@@ -177,7 +177,8 @@ async def revoke_api_key(session: AsyncSession, org_id: uuid.UUID, key_id: uuid.
 
 
 async def principal_for_api_key(session: AsyncSession, key: str) -> Principal:
-    parts = key.split("_")
+    # rr_<prefix>_<secret>; the secret is urlsafe base64 and may itself contain "_".
+    parts = key.split("_", 2)
     prefix = parts[1] if len(parts) == 3 and parts[0] == "rr" else ""
     api_key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
     # Hash even when the prefix is unknown, so timing says nothing about which keys exist.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,10 @@ VERSION_TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
 }
 
 
+# model, org slug, org name, parent namespace, parent name (outer join: parent may be NULL)
+ViewQuery = Select[Model, str, str, str, str]
+
+
 @dataclass(frozen=True)
 class ModelView:
     """A model with the names the API shows next to it."""
@@ -39,7 +44,7 @@ def split_ref(ref: str) -> tuple[str, str]:
     return namespace, name
 
 
-def _view_query() -> Select[tuple[Model, str, str, str | None, str | None]]:
+def _view_query() -> ViewQuery:
     parent = aliased(Model)
     return (
         select(Model, Organization.slug, Organization.name, parent.namespace, parent.name)
@@ -48,14 +53,14 @@ def _view_query() -> Select[tuple[Model, str, str, str | None, str | None]]:
     )
 
 
-def _view(row: tuple[Model, str, str, str | None, str | None]) -> ModelView:
+def _view(row: Any) -> ModelView:
     model, slug, org_name, parent_ns, parent_name = row
     parent = f"{parent_ns}/{parent_name}" if parent_ns else None
     return ModelView(model=model, org_slug=slug, org_name=org_name, derived_from=parent)
 
 
 async def _page(
-    session: AsyncSession, query: Select[tuple[Model, str, str, str | None, str | None]],
+    session: AsyncSession, query: ViewQuery,
     page: PageParams,
 ) -> tuple[list[ModelView], str | None]:
     if page.cursor:

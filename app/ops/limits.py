@@ -35,22 +35,26 @@ class BodySizeLimitMiddleware:
 
         responded = False
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal responded
+            if refused:
+                # The app may turn our exception into its own error (FastAPI says 400 for a
+                # body it could not parse): whatever it answers, the client gets the 413.
+                if message["type"] == "http.response.start" and not responded:
+                    responded = True
+                    await self._refuse(send)
+                return
             if message["type"] == "http.response.start":
                 responded = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
             if not responded:
                 await self._refuse(send)
-        except Exception:
-            if refused and not responded:
-                await self._refuse(send)
-            else:
-                raise
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps({"error": "payload_too_large",

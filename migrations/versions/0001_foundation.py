@@ -1,14 +1,13 @@
 """foundation: organisations, users, api keys, models
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-25
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = '0001'
 down_revision: str | None = None

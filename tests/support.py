@@ -1,0 +1,203 @@
+"""Test helpers that talk to a real database and a real running server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import sqlalchemy as sa
+import uvicorn
+from pydantic import SecretStr
+
+from app.config import Settings, to_sync_url
+from app.db import make_engine, make_sessionmaker
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("RR_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    return url if url and url.startswith(("postgres", "postgresql")) else None
+
+
+@dataclass
+class TestDatabase:
+    """A fresh database: an SQLite file, or a private schema in the PostgreSQL database."""
+
+    url: str
+    dialect: str
+    _drop: Callable[[], None] | None = None
+
+    def drop(self) -> None:
+        if self._drop:
+            self._drop()
+
+
+def new_database(tmp_dir: str, name: str = "rr") -> TestDatabase:
+    pg = postgres_url()
+    if pg is None:
+        return TestDatabase(url=f"sqlite:///{tmp_dir}/{name}-{uuid.uuid4().hex[:8]}.db",
+                            dialect="sqlite")
+    schema = f"rr_test_{uuid.uuid4().hex[:12]}"
+    base = to_sync_url(pg.replace("postgresql://", "postgresql+psycopg://", 1)
+                       if pg.startswith("postgresql://") else pg)
+    admin = sa.create_engine(base, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    sep = "&" if "?" in base else "?"
+    url = f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+    def drop() -> None:
+        eng = sa.create_engine(base, poolclass=sa.pool.NullPool)
+        with eng.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        eng.dispose()
+
+    return TestDatabase(url=url, dialect="postgresql", _drop=drop)
+
+
+def make_settings(db_url: str, data_dir: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "data_dir": data_dir,
+        "secret_key": SecretStr("test-secret-key-" + "x" * 32),
+        "environment": "test",
+        "public_base_url": "http://127.0.0.1:0",
+        "allow_private_webhook_targets": True,
+        "allow_http_webhooks": True,
+        "seed_demo": False,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+class ServerThread:
+    """A real uvicorn server on a free port, in a thread of the test process."""
+
+    def __init__(self, settings: Settings) -> None:
+        from app.main import create_app
+
+        self.port = free_port()
+        settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{self.port}"})
+        self.settings = settings
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `fn(session)` against the database in a fresh loop, committing at the end."""
+
+    async def go() -> T:
+        engine = make_engine(settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await fn(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@dataclass
+class Org:
+    """An organisation with an API client per role."""
+
+    id: uuid.UUID
+    slug: str
+    keys: dict[str, str]
+    admin_email: str
+    admin_password: str
+    base_url: str
+    clients: dict[str, httpx.Client] = field(default_factory=dict)
+
+    def client(self, role: str = "admin") -> httpx.Client:
+        if role not in self.clients:
+            self.clients[role] = httpx.Client(
+                base_url=self.base_url, headers={"Authorization": f"Bearer {self.keys[role]}"},
+                timeout=30)
+        return self.clients[role]
+
+    @property
+    def admin(self) -> httpx.Client:
+        return self.client("admin")
+
+    def close(self) -> None:
+        for c in self.clients.values():
+            c.close()
+
+
+def create_org(settings: Settings, base_url: str, slug: str) -> Org:
+    from app.auth import service
+    from app.auth.models import Role
+
+    password = "correct horse battery staple"
+    email = f"admin@{slug}.example"
+
+    async def go(session: Any) -> Org:
+        org = await service.create_org(session, name=f"Org {slug}", slug=slug)
+        await service.create_user(session, org_id=org.id, email=email, name="Admin",
+                                  role=Role.admin, password=password)
+        keys = {}
+        for role in Role:
+            _, key = await service.create_api_key(session, org_id=org.id, name=f"{role} key",
+                                                  role=role)
+            keys[role.value] = key
+        return Org(id=org.id, slug=slug, keys=keys, admin_email=email, admin_password=password,
+                   base_url=base_url)
+
+    return run_async(settings, go)
+
+
+def wipe(sync_url: str) -> None:
+    """Empty every table (but the migration marker) between tests."""
+    from app.all_models import Base
+
+    engine = sa.create_engine(sync_url, poolclass=sa.pool.NullPool)
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(sa.text(f'DELETE FROM "{t}"'))  # noqa: S608 (our table names)
+    engine.dispose()
