@@ -74,6 +74,10 @@ def serve(
         settings = settings.model_copy(update={"host": host})
     if port:
         settings = settings.model_copy(update={"port": port})
+    if "public_base_url" not in settings.model_fields_set:
+        # Emailed links must point where this server really listens.
+        settings = settings.model_copy(
+            update={"public_base_url": f"http://{settings.host}:{settings.port}"})
     m.upgrade(settings)
     creds_file = settings.data_dir / "demo-credentials.json"
     if settings.seed_demo:

@@ -92,7 +92,9 @@ async def list_users(session: AsyncSession, org_id: uuid.UUID) -> list[User]:
 
 
 async def authenticate_password(session: AsyncSession, email: str, password: str) -> User:
-    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+    email = email.strip().lower()
+    # No stored email holds NUL, and PostgreSQL refuses it in a query.
+    user = None if "\x00" in email else await session.scalar(select(User).where(User.email == email))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, HttpUrl
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, HttpUrl, field_validator
 
 from app.models_registry.models import VersionStatus
 
@@ -27,15 +27,32 @@ def _no_double_dots(v: str) -> str:
 CheckedModelId = Annotated[ModelId, AfterValidator(_no_double_dots)]
 
 
+def _no_nul(v: str) -> str:
+    # PostgreSQL cannot store NUL in text: refuse it on every database alike.
+    if "\x00" in v:
+        raise ValueError("must not contain NUL characters")
+    return v
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def _addressable_label(v: str) -> str:
+    # "." and ".." would be dot segments in /versions/{label}: clients normalise them away.
+    if v in (".", ".."):
+        raise ValueError("must not be '.' or '..'")
+    return v
+
+
 class Digest(BaseModel):
-    file: str = Field(min_length=1, max_length=300, examples=["model.safetensors"])
+    file: Text = Field(min_length=1, max_length=300, examples=["model.safetensors"])
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="lower-case hex SHA-256")
 
 
 class ModelCreate(BaseModel):
     id: CheckedModelId
-    title: str = Field(min_length=1, max_length=200)
-    licence: str | None = Field(default=None, max_length=100)
+    title: Text = Field(min_length=1, max_length=200)
+    licence: Text | None = Field(default=None, max_length=100)
     homepage: HttpUrl | None = Field(default=None, max_length=2000)
     derived_from: CheckedModelId | None = Field(
         default=None, description="the model this one was fine-tuned or distilled from")
@@ -43,11 +60,19 @@ class ModelCreate(BaseModel):
 
 
 class ModelUpdate(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    licence: str | None = Field(default=None, max_length=100)
+    title: Text | None = Field(default=None, min_length=1, max_length=200)
+    licence: Text | None = Field(default=None, max_length=100)
     homepage: HttpUrl | None = Field(default=None, max_length=2000)
     derived_from: CheckedModelId | None = None
     intake_open: bool | None = None
+
+    @field_validator("title", "intake_open")
+    @classmethod
+    def _not_null(cls, v: object) -> object:
+        # Omitting these leaves them alone; an explicit null is invalid (only sent values run).
+        if v is None:
+            raise ValueError("cannot be null")
+        return v
 
 
 class ModelRead(BaseModel):
@@ -72,9 +97,9 @@ class PublicModelRead(BaseModel):
 
 
 class VersionCreate(BaseModel):
-    label: str = Field(min_length=1, max_length=100, pattern=r"^[^\s/][^/]*$",
-                       examples=["v1.1"])
-    revision: str = Field(min_length=1, max_length=200, description="commit SHA or tag")
+    label: Annotated[Text, AfterValidator(_addressable_label)] = Field(
+        min_length=1, max_length=100, pattern=r"^[^\s/][^/]*$", examples=["v1.1"])
+    revision: Text = Field(min_length=1, max_length=200, description="commit SHA or tag")
     digests: list[Digest] = Field(default_factory=list, max_length=1000)
     released_at: AwareDatetime | None = None
     status: VersionStatus = VersionStatus.current

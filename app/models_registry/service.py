@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Select, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -65,11 +67,11 @@ async def _page(
 ) -> tuple[list[ModelView], str | None]:
     if page.cursor:
         ns, name = decode_cursor(page.cursor, 2)
-        if not isinstance(ns, str) or not isinstance(name, str):
+        if not isinstance(ns, str) or not isinstance(name, str) or "\x00" in ns + name:
             raise BadRequest("invalid cursor")
         query = query.where(tuple_(Model.namespace, Model.name) > tuple_(ns, name))
     query = query.order_by(Model.namespace, Model.name).limit(page.limit + 1)
-    rows = [_view(r._tuple()) for r in await session.execute(query)]
+    rows = [_view(r) for r in await session.execute(query)]
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     cursor = encode_cursor([rows[-1].model.namespace, rows[-1].model.name]) if more else None
@@ -108,7 +110,10 @@ async def create_model(session: AsyncSession, org_id: uuid.UUID, body: ModelCrea
         derived_from_id=parent.id if parent else None, intake_open=body.intake_open,
     )
     session.add(model)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # registered concurrently, after the check above
+        raise Conflict(f"model {body.id!r} is already registered") from None
     return await get_model_view(session, org_id, body.id)
 
 
@@ -128,7 +133,7 @@ async def get_model_view(session: AsyncSession, org_id: uuid.UUID, ref: str) -> 
         Model.namespace == namespace, Model.name == name, Model.org_id == org_id))).first()
     if row is None:
         raise NotFound(f"model {ref!r} not found")
-    return _view(row._tuple())
+    return _view(row)
 
 
 async def list_models(
@@ -180,10 +185,13 @@ async def create_version(
     version = ModelVersion(
         model_id=model.id, label=body.label, revision=body.revision,
         digests=[d.model_dump() for d in body.digests],
-        released_at=body.released_at or utcnow(), status=body.status,
+        released_at=(body.released_at or utcnow()).astimezone(UTC), status=body.status,
     )
     session.add(version)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # created concurrently, after the check above
+        raise Conflict(f"version {body.label!r} of {ref!r} exists") from None
     return model, version
 
 
@@ -200,7 +208,8 @@ async def get_version(
     session: AsyncSession, org_id: uuid.UUID, ref: str, label: str
 ) -> tuple[Model, ModelVersion]:
     model = await get_model(session, org_id, ref)
-    version = await session.scalar(select(ModelVersion).where(
+    # No stored label holds NUL, and PostgreSQL refuses it in a query.
+    version = None if "\x00" in label else await session.scalar(select(ModelVersion).where(
         ModelVersion.model_id == model.id, ModelVersion.label == label))
     if version is None:
         raise NotFound(f"version {label!r} of {ref!r} not found")

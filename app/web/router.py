@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.auth import service as auth_service
 from app.auth.models import Role
+from app.auth.schemas import NAME_MAX_LENGTH, has_control_characters
 from app.config import Settings
 from app.db import Session
 from app.errors import Unauthorized
@@ -88,6 +89,10 @@ async def api_keys_create(request: Request, session: Session, principal: Current
     errors = {}
     if not name.strip():
         errors["name"] = "Give the key a name, e.g. the system that will use it."
+    elif len(name.strip()) > NAME_MAX_LENGTH:
+        errors["name"] = f"Keep the name to {NAME_MAX_LENGTH} characters or fewer."
+    elif has_control_characters(name):
+        errors["name"] = "The name cannot contain control characters."
     if role not in {r.value for r in Role}:
         errors["role"] = "Choose a role."
     new_key = None

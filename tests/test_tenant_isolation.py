@@ -1,0 +1,255 @@
+"""One organisation can neither see nor change another's models, versions or API keys.
+
+Every org-scoped endpoint is a row in RESOURCE_ENDPOINTS or LIST_ENDPOINTS; a route with a path
+parameter that is missing from the table fails `test_every_resource_route_is_in_the_table`.
+To add an endpoint: add a row, naming the roles that may use it inside their own organisation.
+
+For another organisation's resource, the caller must get exactly the answer it gets for a
+resource that does not exist: 404 when its role may use the endpoint, 403 when its role may
+not (that refusal does not depend on the resource, so it reveals nothing).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+ALL_ROLES = ("admin", "reviewer", "pipeline")
+RELEASE_ROLES = ("admin", "pipeline")
+ADMIN_ONLY = ("admin",)
+
+MODEL = "acme/base"  # org_a's model, with version "v1"
+GHOST_MODEL = "acme/no-such-model"  # exists nowhere
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # the route's own template
+    allowed: tuple[str, ...]  # roles that may call it in their own organisation
+    body: dict[str, Any] | None = None
+
+
+# Bodies are valid and would change org_a's data if the call went through.
+RESOURCE_ENDPOINTS: dict[str, Endpoint] = {
+    "get_model": Endpoint("GET", "/v1/models/{namespace}/{name}", ALL_ROLES),
+    "update_model": Endpoint("PATCH", "/v1/models/{namespace}/{name}", ADMIN_ONLY, {
+        "title": "Hijacked", "licence": "proprietary", "homepage": "https://evil.example/",
+        "intake_open": False, "derived_from": None}),
+    "create_version": Endpoint("POST", "/v1/models/{namespace}/{name}/versions", RELEASE_ROLES,
+                               {"label": "v666", "revision": "evil"}),
+    "list_versions": Endpoint("GET", "/v1/models/{namespace}/{name}/versions", ALL_ROLES),
+    "get_version": Endpoint("GET", "/v1/models/{namespace}/{name}/versions/{label}", ALL_ROLES),
+    "update_version": Endpoint("PATCH", "/v1/models/{namespace}/{name}/versions/{label}",
+                               RELEASE_ROLES, {"status": "withdrawn"}),
+    "revoke_api_key": Endpoint("POST", "/v1/api-keys/{key_id}/revoke", ADMIN_ONLY),
+}
+
+
+@dataclass(frozen=True)
+class Listing:
+    path: str
+    allowed: tuple[str, ...]
+
+    def ids(self, response: httpx.Response) -> set[str]:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        items = body["items"] if isinstance(body, dict) else body  # a Page or a plain list
+        return {item["id"] for item in items}
+
+
+LIST_ENDPOINTS: dict[str, Listing] = {
+    "list_models": Listing("/v1/models", ALL_ROLES),
+    "list_api_keys": Listing("/v1/api-keys", ADMIN_ONLY),
+    "list_users": Listing("/v1/users", ADMIN_ONLY),
+}
+
+
+# --- org_a's data, and a snapshot of it ------------------------------------------------------
+
+
+@dataclass
+class Seeded:
+    key_id: str  # org_a's pipeline key
+
+
+@pytest.fixture
+def seeded(org_a) -> Seeded:
+    c = org_a.admin
+    assert c.post("/v1/models", json={"id": "acme/parent", "title": "Parent"}).status_code == 201
+    r = c.post("/v1/models", json={"id": MODEL, "title": "Base", "licence": "mit",
+                                   "homepage": "https://acme.example/base",
+                                   "derived_from": "acme/parent"})
+    assert r.status_code == 201, r.text
+    r = c.post(f"/v1/models/{MODEL}/versions", json={
+        "label": "v1", "revision": "abc123",
+        "digests": [{"file": "model.safetensors", "sha256": "e" * 64}]})
+    assert r.status_code == 201, r.text
+    keys = {k["role"]: k["id"] for k in c.get("/v1/api-keys").json()}
+    return Seeded(key_id=keys["pipeline"])
+
+
+def snapshot(org) -> dict[str, Any]:
+    """Everything org_a could lose: its models, versions and keys, as org_a sees them."""
+    c = org.admin
+    models = c.get("/v1/models", params={"limit": 200}).json()["items"]
+    versions = {m["id"]: c.get(f"/v1/models/{m['id']}/versions").json() for m in models}
+    keys = [{k: v for k, v in key.items() if k != "last_used_at"}
+            for key in c.get("/v1/api-keys").json()]
+    return {"models": models, "versions": versions, "keys": keys}
+
+
+def url(endpoint: Endpoint, model: str, key_id: str) -> str:
+    namespace, name = model.split("/")
+    return endpoint.path.format(namespace=namespace, name=name, label="v1", key_id=key_id)
+
+
+def call(c: httpx.Client, endpoint: Endpoint, model: str, key_id: str) -> httpx.Response:
+    return c.request(endpoint.method, url(endpoint, model, key_id), json=endpoint.body)
+
+
+# --- the table is complete and real ----------------------------------------------------------
+
+
+def test_every_resource_route_is_in_the_table(server):
+    """A new route that needs a key and names a resource in its path must get a row here."""
+    paths = server.app.openapi()["paths"]
+    routes = {
+        (method.upper(), path)
+        for path, operations in paths.items() if "{" in path
+        for method, operation in operations.items() if operation.get("security")
+    }
+    table = {(e.method, e.path) for e in RESOURCE_ENDPOINTS.values()}
+    assert routes == table, "add the missing routes to RESOURCE_ENDPOINTS"
+
+
+@pytest.mark.parametrize("case", RESOURCE_ENDPOINTS)
+def test_the_owner_can_use_each_endpoint(org_a, seeded, case):
+    """Positive control: the 404s below come from isolation, not from a wrong URL or body."""
+    endpoint = RESOURCE_ENDPOINTS[case]
+    for role in endpoint.allowed:
+        r = call(org_a.client(role), endpoint, MODEL, seeded.key_id)
+        assert r.status_code in (200, 201), (role, r.text)
+        if endpoint.method != "GET":
+            break  # one successful write is enough; a second may conflict
+
+
+# --- another organisation's resources --------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.parametrize("case", RESOURCE_ENDPOINTS)
+def test_other_org_gets_the_answer_for_a_missing_resource(org_a, org_b, seeded, case, role):
+    endpoint = RESOURCE_ENDPOINTS[case]
+    intruder = org_b.client(role)
+    before = snapshot(org_a)
+
+    r = call(intruder, endpoint, MODEL, seeded.key_id)
+    ghost = call(intruder, endpoint, GHOST_MODEL, str(uuid.uuid4()))
+
+    expected = (404, "not_found") if role in endpoint.allowed else (403, "forbidden")
+    assert (r.status_code, r.json()["error"]) == expected, r.text
+    assert (ghost.status_code, ghost.json()["error"]) == expected, ghost.text
+    # Not even the wording tells the two apart.
+    assert r.json()["detail"] == ghost.json()["detail"].replace(GHOST_MODEL, MODEL)
+
+    assert snapshot(org_a) == before
+
+
+def test_a_key_of_another_org_cannot_be_revoked_and_keeps_working(org_a, org_b, seeded):
+    r = org_b.admin.post(f"/v1/api-keys/{seeded.key_id}/revoke")
+    assert r.status_code == 404, r.text
+    listed = {k["id"]: k for k in org_a.admin.get("/v1/api-keys").json()}
+    assert listed[seeded.key_id]["revoked_at"] is None
+    pipeline = org_a.client("pipeline")
+    assert pipeline.get(f"/v1/models/{MODEL}").status_code == 200
+
+
+def test_other_org_patches_leave_every_field_as_it_was(org_a, org_b, seeded):
+    before = org_a.admin.get(f"/v1/models/{MODEL}").json()
+    version_before = org_a.admin.get(f"/v1/models/{MODEL}/versions/v1").json()
+    for field, value in [("title", "Hijacked"), ("licence", None), ("homepage", None),
+                         ("derived_from", None), ("intake_open", False)]:
+        r = org_b.admin.patch(f"/v1/models/{MODEL}", json={field: value})
+        assert r.status_code == 404, (field, r.text)
+    for status in ("superseded", "withdrawn"):
+        r = org_b.client("pipeline").patch(f"/v1/models/{MODEL}/versions/v1",
+                                           json={"status": status})
+        assert r.status_code == 404, (status, r.text)
+    assert org_a.admin.get(f"/v1/models/{MODEL}").json() == before
+    assert org_a.admin.get(f"/v1/models/{MODEL}/versions/v1").json() == version_before
+
+
+def test_other_org_cannot_take_over_an_id_with_its_own_model(org_a, org_b, seeded):
+    """Ids are one namespace for the service: a taken id stays the first owner's."""
+    before = snapshot(org_a)
+    r = org_b.admin.post("/v1/models", json={"id": MODEL, "title": "Mine now"})
+    assert r.status_code == 409, r.text
+    assert snapshot(org_a) == before
+    assert org_b.admin.get("/v1/models").json()["items"] == []
+
+
+def test_deriving_from_another_orgs_model_changes_nothing_of_it(org_a, org_b, seeded):
+    before = snapshot(org_a)
+    r = org_b.admin.post("/v1/models", json={"id": "tune/child", "title": "Child",
+                                             "derived_from": MODEL})
+    assert r.status_code == 201, r.text
+    assert r.json()["derived_from"] == MODEL
+    assert r.json()["organization"] == "org-b"
+    # ... and org_b still cannot read or write the upstream model through the API.
+    assert org_b.admin.get(f"/v1/models/{MODEL}").status_code == 404
+    assert snapshot(org_a) == before
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.parametrize("case", LIST_ENDPOINTS)
+def test_lists_show_only_the_callers_organisation(org_a, org_b, seeded, case, role):
+    listing = LIST_ENDPOINTS[case]
+    assert org_b.admin.post("/v1/models", json={"id": "beta/own", "title": "Own"}).status_code \
+        == 201
+    theirs = listing.ids(org_a.admin.get(listing.path))
+    mine = listing.ids(org_b.admin.get(listing.path))
+
+    r = org_b.client(role).get(listing.path)
+    if role not in listing.allowed:
+        assert r.status_code == 403, r.text
+        return
+    seen = listing.ids(r)
+    assert seen == mine
+    assert seen, "org_b's own items should be listed"
+    assert not seen & theirs
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_paging_through_models_never_reaches_another_org(org_a, org_b, seeded, role):
+    for model_id in ("acme/aaa", "zzz/last"):
+        assert org_a.admin.post("/v1/models", json={"id": model_id, "title": "A"}).status_code \
+            == 201
+    for model_id in ("acme/bbb", "beta/m", "zzz/first"):
+        assert org_b.admin.post("/v1/models", json={"id": model_id, "title": "B"}).status_code \
+            == 201
+    c = org_b.client(role)
+    seen: list[str] = []
+    params: dict[str, Any] = {"limit": 1}
+    while True:
+        page = c.get("/v1/models", params=params).json()
+        seen += [m["id"] for m in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == ["acme/bbb", "beta/m", "zzz/first"]
+
+
+def test_whoami_names_the_callers_organisation(org_a, org_b):
+    for org in (org_a, org_b):
+        for role in ALL_ROLES:
+            me = org.client(role).get("/v1/me").json()
+            assert me["organization"]["slug"] == org.slug
+            assert me["role"] == role
