@@ -1,7 +1,15 @@
 """Imports every feature's tables so `Base.metadata` is complete (Alembic, tests)."""
 
+from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import ApiKey, Organization, User, WebSession
+from app.cases.models import Case, CaseMessage, CaseModel, Confirmation
 from app.db import Base
+from app.emails.models import OutboundEmail
 from app.models_registry.models import Model, ModelVersion
+from app.ratelimit.models import RateCounter
 
-__all__ = ["ApiKey", "Base", "Model", "ModelVersion", "Organization", "User", "WebSession"]
+__all__ = [
+    "ApiKey", "AuditEvent", "AuditHead", "Base", "Case", "CaseMessage", "CaseModel",
+    "Confirmation", "Model", "ModelVersion", "Organization", "OutboundEmail", "RateCounter",
+    "User", "WebSession",
+]

@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     allow_private_webhook_targets: bool = False
     allow_http_webhooks: bool = False
 
+    # Public intake.
+    confirmation_ttl_hours: int = 7 * 24
+    rate_limit_ip_per_hour: int = 20
+    rate_limit_email_per_day: int = 5
+    rate_limit_token_per_minute: int = 60
+
+    # Background work (email outbox, expiry, deadlines) in the serving process.
+    run_jobs: bool = True
+    job_poll_seconds: float = 5.0
+    # Multiplies every retry delay; tests shrink it to see retries happen in seconds.
+    retry_scale: float = 1.0
+
     max_body_bytes: int = 1_000_000
     session_max_age_seconds: int = 12 * 3600
     log_level: str = "INFO"

@@ -14,14 +14,19 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.auth.router import router as auth_router
 from app.config import Settings, load_settings
+from app.crypto import Keyring
 from app.db import make_engine, make_sessionmaker
 from app.errors import ErrorRead, install_error_handlers
+from app.jobs.registry import background_jobs
+from app.jobs.scheduler import make_scheduler
 from app.migrate import head_revision
 from app.models_registry.router import public_router as public_models_router
 from app.models_registry.router import router as models_router
 from app.ops.limits import BodySizeLimitMiddleware
 from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
+from app.requests.pages import router as request_pages
+from app.requests.router import router as requests_router
 from app.web.router import router as web_router
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -42,9 +47,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.sqlalchemy_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        scheduler = None
+        if settings.run_jobs:
+            scheduler = make_scheduler(background_jobs(app.state.sessionmaker, settings, keyring))
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             await engine.dispose()
 
     app = FastAPI(
@@ -59,7 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             422: {"model": ErrorRead, "description": "Validation error (fields named)"},
         },
     )
+    keyring = Keyring.from_settings(settings)
     app.state.settings = settings
+    app.state.keyring = keyring
     app.state.migration_head = head_revision(settings)
 
     install_error_handlers(app)
@@ -74,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                  404: {"model": ErrorRead},
                                                  409: {"model": ErrorRead}})
     app.include_router(public_models_router)
+    app.include_router(requests_router)
     app.include_router(web_router)
+    app.include_router(request_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

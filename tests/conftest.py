@@ -17,6 +17,7 @@ import pytest
 
 from app import migrate
 from app.config import Settings
+from tests.mail import Mailbox
 from tests.support import (
     Org,
     ServerThread,
@@ -57,8 +58,25 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]
 
 
 @pytest.fixture(scope="session")
-def settings(database: TestDatabase, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    s = make_settings(database.url, str(tmp_path_factory.mktemp("data")))
+def smtp() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+    box = Mailbox().start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def mailbox(smtp: Mailbox) -> Iterator[Mailbox]:
+    smtp.clear()
+    yield smtp
+    smtp.clear()
+
+
+@pytest.fixture(scope="session")
+def settings(database: TestDatabase, tmp_path_factory: pytest.TempPathFactory,
+             smtp: Mailbox) -> Settings:
+    s = make_settings(database.url, str(tmp_path_factory.mktemp("data")),
+                      smtp_host="127.0.0.1", smtp_port=smtp.port)
     migrate.upgrade(s)
     return s
 

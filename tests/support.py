@@ -83,6 +83,8 @@ def make_settings(db_url: str, data_dir: str, **overrides: Any) -> Settings:
         "allow_http_webhooks": True,
         "seed_demo": False,
         "log_level": "WARNING",
+        "job_poll_seconds": 0.2,
+        "retry_scale": 0.002,
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, utcnow
+
+
+class AuditEvent(IdMixin, Base):
+    """One row per fact, append-only, chained per organisation: each row holds the previous
+    row's hash, so a modified, deleted or reordered row breaks the chain."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("org_id", "seq"),)
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
+    seq: Mapped[int]
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    # Facts about the action (references, ids, dates): never a data subject's personal data.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The chain's tip per organisation; locking it serialises appends across replicas."""
+
+    __tablename__ = "audit_heads"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    hash: Mapped[str] = mapped_column(String(64))

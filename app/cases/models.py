@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, TimestampMixin, utcnow
+
+
+class CaseKind(StrEnum):
+    objection = "objection"  # GDPR Art. 21
+    erasure = "erasure"  # GDPR Art. 17
+
+
+class CaseStatus(StrEnum):
+    pending_verification = "pending_verification"
+    open = "open"
+    in_review = "in_review"
+    awaiting_subject = "awaiting_subject"
+    accepted = "accepted"
+    rejected = "rejected"
+    in_remediation = "in_remediation"
+    remediated = "remediated"
+    closed = "closed"
+    withdrawn = "withdrawn"
+    expired = "expired"
+    duplicate = "duplicate"
+
+
+class Case(IdMixin, TimestampMixin, Base):
+    """A data subject's rights request, as one provider organisation works it."""
+
+    __tablename__ = "cases"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    # One submission against models of several providers becomes one case per provider.
+    submission_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    confirmed_at: Mapped[datetime | None]
+    extended_at: Mapped[datetime | None]
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"))
+    closed_at: Mapped[datetime | None]
+
+    # Personal data: sealed (AES-GCM, per-case key wrapped by a key-encryption key).
+    # Erasure after retention deletes the wrapped key and the ciphertext (crypto-shredding).
+    subject_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    subject_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    subject_key_id: Mapped[str | None] = mapped_column(String(32))
+    subject_erased_at: Mapped[datetime | None]
+    # Keyed hashes of the normalised email: duplicates and per-person limits, no plaintext.
+    subject_index: Mapped[str] = mapped_column(String(64), index=True)
+
+    status_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CaseModel(Base):
+    __tablename__ = "case_models"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id"), primary_key=True,
+                                                index=True)
+
+
+class Confirmation(IdMixin, Base):
+    """A single-use email-confirmation link for one submission (stored as a digest)."""
+
+    __tablename__ = "confirmations"
+
+    submission_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class MessageDirection(StrEnum):
+    to_subject = "to_subject"  # the provider asks for more information (Art. 12(6))
+    from_subject = "from_subject"  # the subject's answer
+
+
+class CaseMessage(IdMixin, Base):
+    """Exchanges with the subject; sealed, as they may hold personal data."""
+
+    __tablename__ = "case_messages"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(32))

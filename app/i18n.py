@@ -1,0 +1,225 @@
+"""English and French texts for the public pages, and language negotiation."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+LANGUAGES = ("en", "fr")
+LANG_COOKIE = "rr_lang"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "switch_to": "Français",
+        "form.title": "Exercise your rights over an AI model",
+        "form.intro": "If a published AI model may contain or reproduce personal data about you, "
+                      "you can object to its processing (GDPR Article 21) or ask for it to be "
+                      "erased (Article 17). The provider must answer within one month.",
+        "form.errors_summary": "Please correct the marked fields.",
+        "form.models": "Which models?",
+        "form.models_hint": "Choose one or more.",
+        "form.kind": "What do you ask for?",
+        "form.kind.objection": "Objection (Article 21): stop processing my data in the model",
+        "form.kind.erasure": "Erasure (Article 17): remove my data from the model",
+        "form.name": "Your name",
+        "form.email": "Your email address",
+        "form.email_hint": "We send a link to confirm it. Your request goes ahead only then.",
+        "form.description": "Which personal data about you is concerned?",
+        "form.description_hint": "Describe the data and where it may come from. Up to 5000 characters.",
+        "form.identifiers": "Other names or web addresses where the data appeared (optional)",
+        "form.identifiers_hint": "One per line, up to 20.",
+        "form.probe_prompts": "Prompts that make the model reveal the data (optional)",
+        "form.probe_prompts_hint": "One per line, up to 10. For example: “Where does Jane Doe live?”",
+        "form.submit": "Send my request",
+        "form.no_models": "No model is accepting requests at the moment.",
+        "err.required": "This field is required.",
+        "err.too_long": "This is too long (at most {max} characters).",
+        "err.too_many": "Too many entries (at most {max}).",
+        "err.email": "Enter a valid email address, like name@example.org.",
+        "err.models": "Choose at least one model.",
+        "err.models_closed": "One of the chosen models no longer accepts requests.",
+        "err.kind": "Choose objection or erasure.",
+        "err.rate": "Too many requests from here. Please wait a while and try again.",
+        "sent.title": "Check your email",
+        "sent.body": "We have sent a confirmation link to the address you gave. Open it within "
+                     "{days} days to send your request to the provider. If it does not arrive, "
+                     "check your spam folder.",
+        "confirm.title": "Confirm your request",
+        "confirm.body": "Press the button to confirm your email address and send your request.",
+        "confirm.button": "Confirm my request",
+        "confirmed.title": "Your request is confirmed",
+        "confirmed.body": "We have emailed you a receipt. Keep it: its link lets you follow your "
+                          "request.",
+        "confirmed.duplicate": "You already have a request open for this model: {ref}. We "
+                               "linked this one to it.",
+        "confirmed.follow": "Follow request {ref}",
+        "status.title": "Request {ref}",
+        "status.kind": "Kind",
+        "status.models": "Models",
+        "status.state": "Current state",
+        "status.received": "Received",
+        "status.due": "The provider must answer by",
+        "status.timeline": "What has happened",
+        "status.question": "The provider needs more information",
+        "status.answer": "Your answer",
+        "status.answer_button": "Send my answer",
+        "status.withdraw": "Withdraw my request",
+        "status.withdraw_confirm": "I want to withdraw this request",
+        "status.complaint": "If you disagree with this decision, you have the right to lodge a "
+                            "complaint with a supervisory authority (for example the CNIL in "
+                            "France) and to seek a judicial remedy.",
+        "kind.objection": "Objection (Article 21)",
+        "kind.erasure": "Erasure (Article 17)",
+        "state.pending_verification": "Waiting for email confirmation",
+        "state.open": "Received, waiting for review",
+        "state.in_review": "Under review",
+        "state.awaiting_subject": "More information needed from you",
+        "state.accepted": "Accepted",
+        "state.rejected": "Rejected",
+        "state.in_remediation": "The model is being fixed",
+        "state.remediated": "A fixed version of the model has been released",
+        "state.closed": "Closed",
+        "state.withdrawn": "Withdrawn",
+        "state.expired": "Expired (never confirmed)",
+        "state.duplicate": "Linked to an earlier request",
+        "step.case.received": "We received your request.",
+        "step.case.confirmed": "You confirmed your email address; the request went to the provider.",
+        "step.case.duplicate": "This request was linked to your earlier request.",
+        "step.case.in_review": "The provider started reviewing your request.",
+        "step.case.awaiting_subject": "The provider asked you for more information.",
+        "step.case.subject_answered": "You answered the provider's question.",
+        "step.case.accepted": "Your request was accepted.",
+        "step.case.rejected": "Your request was rejected.",
+        "step.case.in_remediation": "The provider is fixing the model.",
+        "step.case.remediated": "A fixed version of the model was released.",
+        "step.case.closed": "Your request was closed.",
+        "step.case.withdrawn": "You withdrew your request.",
+        "step.case.expired": "The request expired because it was never confirmed.",
+        "step.case.extended": "The provider extended the deadline.",
+        "step.other": "The request was updated.",
+        "link.invalid": "This link is not valid. Check that you copied all of it.",
+        "link.used": "This request is already confirmed. The link to follow it is in your receipt email.",
+        "link.expired": "This link has expired. Please file your request again.",
+    },
+    "fr": {
+        "switch_to": "English",
+        "form.title": "Exercer vos droits sur un modèle d'IA",
+        "form.intro": "Si un modèle d'IA publié peut contenir ou reproduire des données "
+                      "personnelles vous concernant, vous pouvez vous opposer à leur traitement "
+                      "(article 21 du RGPD) ou en demander l'effacement (article 17). Le "
+                      "fournisseur doit vous répondre dans un délai d'un mois.",
+        "form.errors_summary": "Veuillez corriger les champs signalés.",
+        "form.models": "Quels modèles ?",
+        "form.models_hint": "Choisissez-en un ou plusieurs.",
+        "form.kind": "Que demandez-vous ?",
+        "form.kind.objection": "Opposition (article 21) : cesser de traiter mes données dans le modèle",
+        "form.kind.erasure": "Effacement (article 17) : retirer mes données du modèle",
+        "form.name": "Votre nom",
+        "form.email": "Votre adresse e-mail",
+        "form.email_hint": "Nous vous envoyons un lien pour la confirmer. Votre demande n'est "
+                           "transmise qu'ensuite.",
+        "form.description": "Quelles données personnelles vous concernant sont en cause ?",
+        "form.description_hint": "Décrivez les données et leur origine possible. 5000 caractères au plus.",
+        "form.identifiers": "Autres noms ou adresses web où les données sont apparues (facultatif)",
+        "form.identifiers_hint": "Un par ligne, 20 au plus.",
+        "form.probe_prompts": "Requêtes qui font révéler les données au modèle (facultatif)",
+        "form.probe_prompts_hint": "Une par ligne, 10 au plus. Par exemple : « Où habite Jeanne Dupont ? »",
+        "form.submit": "Envoyer ma demande",
+        "form.no_models": "Aucun modèle n'accepte de demandes pour le moment.",
+        "err.required": "Ce champ est obligatoire.",
+        "err.too_long": "C'est trop long ({max} caractères au plus).",
+        "err.too_many": "Trop d'entrées ({max} au plus).",
+        "err.email": "Saisissez une adresse e-mail valide, comme nom@exemple.fr.",
+        "err.models": "Choisissez au moins un modèle.",
+        "err.models_closed": "L'un des modèles choisis n'accepte plus de demandes.",
+        "err.kind": "Choisissez opposition ou effacement.",
+        "err.rate": "Trop de demandes depuis cet endroit. Veuillez patienter puis réessayer.",
+        "sent.title": "Consultez vos e-mails",
+        "sent.body": "Nous avons envoyé un lien de confirmation à l'adresse indiquée. Ouvrez-le "
+                     "dans les {days} jours pour transmettre votre demande au fournisseur. S'il "
+                     "n'arrive pas, vérifiez vos courriers indésirables.",
+        "confirm.title": "Confirmez votre demande",
+        "confirm.body": "Appuyez sur le bouton pour confirmer votre adresse e-mail et transmettre "
+                        "votre demande.",
+        "confirm.button": "Confirmer ma demande",
+        "confirmed.title": "Votre demande est confirmée",
+        "confirmed.body": "Nous vous avons envoyé un accusé de réception par e-mail. Gardez-le : "
+                          "son lien vous permet de suivre votre demande.",
+        "confirmed.duplicate": "Vous avez déjà une demande en cours pour ce modèle : {ref}. "
+                               "Nous y avons rattaché celle-ci.",
+        "confirmed.follow": "Suivre la demande {ref}",
+        "status.title": "Demande {ref}",
+        "status.kind": "Type",
+        "status.models": "Modèles",
+        "status.state": "État actuel",
+        "status.received": "Reçue le",
+        "status.due": "Le fournisseur doit répondre avant le",
+        "status.timeline": "Historique",
+        "status.question": "Le fournisseur a besoin de précisions",
+        "status.answer": "Votre réponse",
+        "status.answer_button": "Envoyer ma réponse",
+        "status.withdraw": "Retirer ma demande",
+        "status.withdraw_confirm": "Je souhaite retirer cette demande",
+        "status.complaint": "Si vous contestez cette décision, vous avez le droit d'introduire "
+                            "une réclamation auprès d'une autorité de contrôle (par exemple la "
+                            "CNIL en France) et de former un recours juridictionnel.",
+        "kind.objection": "Opposition (article 21)",
+        "kind.erasure": "Effacement (article 17)",
+        "state.pending_verification": "En attente de confirmation de l'e-mail",
+        "state.open": "Reçue, en attente d'examen",
+        "state.in_review": "En cours d'examen",
+        "state.awaiting_subject": "Précisions attendues de votre part",
+        "state.accepted": "Acceptée",
+        "state.rejected": "Refusée",
+        "state.in_remediation": "Le modèle est en cours de correction",
+        "state.remediated": "Une version corrigée du modèle a été publiée",
+        "state.closed": "Clôturée",
+        "state.withdrawn": "Retirée",
+        "state.expired": "Expirée (jamais confirmée)",
+        "state.duplicate": "Rattachée à une demande antérieure",
+        "step.case.received": "Nous avons reçu votre demande.",
+        "step.case.confirmed": "Vous avez confirmé votre adresse e-mail ; la demande a été "
+                               "transmise au fournisseur.",
+        "step.case.duplicate": "Cette demande a été rattachée à votre demande antérieure.",
+        "step.case.in_review": "Le fournisseur a commencé l'examen de votre demande.",
+        "step.case.awaiting_subject": "Le fournisseur vous a demandé des précisions.",
+        "step.case.subject_answered": "Vous avez répondu à la question du fournisseur.",
+        "step.case.accepted": "Votre demande a été acceptée.",
+        "step.case.rejected": "Votre demande a été refusée.",
+        "step.case.in_remediation": "Le fournisseur corrige le modèle.",
+        "step.case.remediated": "Une version corrigée du modèle a été publiée.",
+        "step.case.closed": "Votre demande a été clôturée.",
+        "step.case.withdrawn": "Vous avez retiré votre demande.",
+        "step.case.expired": "La demande a expiré faute de confirmation.",
+        "step.case.extended": "Le fournisseur a prolongé le délai de réponse.",
+        "step.other": "La demande a été mise à jour.",
+        "link.invalid": "Ce lien n'est pas valide. Vérifiez que vous l'avez copié en entier.",
+        "link.used": "Cette demande est déjà confirmée. Le lien pour la suivre figure dans votre "
+                     "accusé de réception.",
+        "link.expired": "Ce lien a expiré. Veuillez déposer à nouveau votre demande.",
+    },
+}
+
+
+def translate(lang: str, key: str, **values: object) -> str:
+    text = MESSAGES.get(lang, MESSAGES["en"]).get(key) or MESSAGES["en"].get(key) or key
+    return text.format(**values) if values else text
+
+
+def negotiate(request: Request, default: str | None = None) -> str:
+    """?lang= beats the cookie set by the switch, which beats Accept-Language."""
+    explicit = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    if explicit in LANGUAGES:
+        return explicit
+    if default in LANGUAGES:
+        return default
+    best, best_q = "en", -1.0
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, params = part.strip().partition(";")
+        lang = tag.strip().lower()[:2]
+        try:
+            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        if lang in LANGUAGES and q > best_q:
+            best, best_q = lang, q
+    return best

@@ -1,0 +1,223 @@
+"""The public pages for data subjects: the request form (no JavaScript needed), the email
+confirmation and the status page reached by the secret link. English and French."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from app.db import Session
+from app.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from app.i18n import LANG_COOKIE, LANGUAGES, negotiate, translate
+from app.models_registry import service as registry
+from app.pagination import PageParams
+from app.requests import service
+from app.requests.deps import (
+    CurrentKeyring,
+    CurrentSettings,
+    limit_submissions_per_address,
+    limit_submissions_per_email,
+    limit_token_use,
+)
+from app.requests.schemas import LIMITS, RequestCreate
+from app.requests.service import LinkExpired
+from app.web.templating import render, verify_csrf
+
+router = APIRouter(include_in_schema=False)
+
+FIELDS = ("models", "kind", "name", "email", "description", "identifiers", "probe_prompts")
+
+
+def page(request: Request, template: str, lang: str, context: dict[str, Any] | None = None,
+         status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    ctx = {"lang": lang, "t": lambda key, **kw: translate(lang, key, **kw),
+           "other_lang": "fr" if lang == "en" else "en", **(context or {})}
+    response = render(request, template, ctx, status_code=status_code, headers=headers)
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+
+    return {
+        "models": [v for v in form.getlist("models") if isinstance(v, str)],
+        "kind": text("kind"), "name": text("name"), "email": text("email"),
+        "description": text("description"), "identifiers": text("identifiers"),
+        "probe_prompts": text("probe_prompts"),
+    }
+
+
+def _field_errors(exc: ValidationError, lang: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        field = str(loc[0]) if loc else ""
+        if field not in FIELDS or field in errors:
+            continue
+        kind, ctx = err.get("type", ""), err.get("ctx") or {}
+        if field == "models" and kind in ("missing", "too_short", "string_pattern_mismatch"):
+            msg = translate(lang, "err.models")
+        elif field == "kind":
+            msg = translate(lang, "err.kind")
+        elif field == "email" and kind not in ("missing", "string_too_short"):
+            msg = (translate(lang, "err.too_long", max=LIMITS["email"])
+                   if kind == "string_too_long" else translate(lang, "err.email"))
+        elif kind in ("missing", "string_too_short"):
+            msg = translate(lang, "err.required")
+        elif kind == "string_too_long":
+            msg = translate(lang, "err.too_long", max=ctx.get("max_length", ""))
+        elif kind == "too_long":
+            msg = translate(lang, "err.too_many", max=ctx.get("max_length", ""))
+        else:
+            msg = translate(lang, "err.required")
+        errors[field] = msg
+    return errors
+
+
+async def _form_page(request: Request, session: Session, lang: str, values: dict[str, Any],
+                     errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    models, _ = await registry.list_public_models(session, PageParams(limit=200))
+    return page(request, "requests/form.html", lang,
+                {"models": models, "values": values, "errors": errors or {}},
+                status_code=status_code)
+
+
+@router.get("/request")
+async def request_form(request: Request, session: Session) -> Response:
+    lang = negotiate(request)
+    chosen = [m for m in request.query_params.getlist("model") if len(m) < 200]
+    values = {"models": chosen, "kind": "", "name": "", "email": "", "description": "",
+              "identifiers": "", "probe_prompts": ""}
+    return await _form_page(request, session, lang, values)
+
+
+@router.post("/request")
+async def request_submit(request: Request, session: Session, keyring: CurrentKeyring,
+                         settings: CurrentSettings) -> Response:
+    form = await request.form(max_files=0, max_fields=100)
+    lang = form.get("lang") if form.get("lang") in LANGUAGES else negotiate(request)
+    assert isinstance(lang, str)
+    csrf = form.get("csrf_token")
+    verify_csrf(request, csrf if isinstance(csrf, str) else None)
+    values = _form_values(form)
+    try:
+        await limit_submissions_per_address(request)
+        body = RequestCreate.model_validate({
+            **values, "identifiers": _lines(values["identifiers"]),
+            "probe_prompts": _lines(values["probe_prompts"]), "language": lang})
+        await limit_submissions_per_email(request, str(body.email))
+        submitted = await service.submit(session, keyring, settings, body)
+    except ValidationError as exc:
+        return await _form_page(request, session, lang, values, _field_errors(exc, lang), 422)
+    except TooManyRequests as exc:
+        response = await _form_page(request, session, lang, values,
+                                    {"_form": translate(lang, "err.rate")}, 429)
+        response.headers.update(exc.headers or {})
+        return response
+    except BadRequest:
+        return await _form_page(request, session, lang, values,
+                                {"models": translate(lang, "err.models_closed")}, 422)
+    days = max(1, round((submitted.expires_at - submitted.cases[0].received_at).total_seconds()
+                        / 86400))
+    return page(request, "requests/sent.html", lang, {"days": days}, status_code=202)
+
+
+def _link_problem(request: Request, lang: str, exc: Exception) -> Response:
+    key, status = "link.invalid", 404
+    if isinstance(exc, LinkExpired):
+        key, status = "link.expired", 410
+    elif isinstance(exc, Conflict):
+        key, status = "link.used", 409
+    return page(request, "requests/message.html", lang,
+                {"title": translate(lang, "confirm.title"), "message": translate(lang, key)},
+                status_code=status)
+
+
+@router.get("/r/confirm/{token}")
+async def confirm_page(request: Request, token: str) -> Response:
+    # A GET only shows the button: link scanners in mail systems must not confirm for people.
+    lang = negotiate(request)
+    return page(request, "requests/confirm.html", lang, {"token": token[:200]})
+
+
+@router.post("/r/confirm/{token}")
+async def confirm_submit(request: Request, token: str, session: Session,
+                         keyring: CurrentKeyring, settings: CurrentSettings) -> Response:
+    lang = negotiate(request)
+    form = await request.form(max_files=0, max_fields=10)
+    csrf = form.get("csrf_token")
+    verify_csrf(request, csrf if isinstance(csrf, str) else None)
+    await limit_token_use(request)
+    try:
+        done = await service.confirm(session, keyring, settings, token[:200])
+    except (NotFound, Conflict, LinkExpired) as exc:
+        return _link_problem(request, lang, exc)
+    lang = done[0].case.language if done and "lang" not in request.query_params else lang
+    return page(request, "requests/confirmed.html", lang, {"done": done})
+
+
+@router.get("/r/status/{token}")
+async def status_page(request: Request, token: str, session: Session,
+                      keyring: CurrentKeyring) -> Response:
+    await limit_token_use(request)
+    try:
+        case = await service.case_by_status_token(session, token[:200])
+    except NotFound as exc:
+        return _link_problem(request, negotiate(request), exc)
+    lang = negotiate(request, default=case.language) if (
+        "lang" in request.query_params or request.cookies.get(LANG_COOKIE)) else case.language
+    view = await service.status_view(session, keyring, case, lang)
+    return page(request, "requests/status.html", lang, {"view": view, "token": token})
+
+
+async def _status_action(request: Request, token: str, session: Session) -> Any:
+    form = await request.form(max_files=0, max_fields=10)
+    csrf = form.get("csrf_token")
+    verify_csrf(request, csrf if isinstance(csrf, str) else None)
+    await limit_token_use(request)
+    return form, await service.case_by_status_token(session, token[:200])
+
+
+@router.post("/r/status/{token}/withdraw")
+async def withdraw_submit(request: Request, token: str, session: Session,
+                          keyring: CurrentKeyring) -> Response:
+    try:
+        form, case = await _status_action(request, token, session)
+    except NotFound as exc:
+        return _link_problem(request, negotiate(request), exc)
+    if form.get("confirm") == "yes":
+        await service.withdraw(session, keyring, case)
+    return RedirectResponse(f"/r/status/{token}", status_code=303)
+
+
+@router.post("/r/status/{token}/answer")
+async def answer_submit(request: Request, token: str, session: Session,
+                        keyring: CurrentKeyring) -> Response:
+    try:
+        form, case = await _status_action(request, token, session)
+    except NotFound as exc:
+        return _link_problem(request, negotiate(request), exc)
+    answer = form.get("answer")
+    answer = answer.strip() if isinstance(answer, str) else ""
+    if not answer or len(answer) > LIMITS["answer"]:
+        lang = negotiate(request, default=case.language)
+        view = await service.status_view(session, keyring, case, lang)
+        key = "err.required" if not answer else "err.too_long"
+        error = translate(lang, key, max=LIMITS["answer"])
+        return page(request, "requests/status.html", lang,
+                    {"view": view, "token": token, "answer": answer[:LIMITS["answer"] * 2],
+                     "answer_error": error}, status_code=422)
+    await service.answer(session, keyring, case, answer)
+    return RedirectResponse(f"/r/status/{token}", status_code=303)

@@ -1,0 +1,89 @@
+"""The public JSON API for data subjects (for intake forms embedded elsewhere)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
+
+from app.db import Session
+from app.errors import ErrorRead
+from app.requests import service
+from app.requests.deps import (
+    AddressLimited,
+    CurrentKeyring,
+    CurrentSettings,
+    TokenLimited,
+    limit_submissions_per_email,
+)
+from app.requests.schemas import (
+    AnswerBody,
+    CaseSummary,
+    ConfirmBody,
+    Confirmed,
+    RequestCreate,
+    RequestReceived,
+    RequestStatus,
+)
+
+router = APIRouter(prefix="/v1/public/requests", tags=["requests"],
+                   responses={429: {"model": ErrorRead, "description": "Rate limited"}})
+
+Token = Annotated[str, Path(min_length=10, max_length=200,
+                            description="the secret from the status link")]
+
+
+@router.post("", name="file_request", response_model=RequestReceived,
+             status_code=status.HTTP_202_ACCEPTED, dependencies=[AddressLimited])
+async def file_request(body: RequestCreate, request: Request, session: Session,
+                       keyring: CurrentKeyring, settings: CurrentSettings) -> RequestReceived:
+    """File a request. It reaches the provider only once the emailed link is confirmed."""
+    await limit_submissions_per_email(request, str(body.email))
+    submitted = await service.submit(session, keyring, settings, body)
+    return RequestReceived(
+        message="We sent a confirmation link to the email address given.",
+        confirmation_expires_at=submitted.expires_at)
+
+
+@router.post("/confirm", name="confirm_request", response_model=Confirmed,
+             dependencies=[TokenLimited],
+             responses={404: {"model": ErrorRead}, 409: {"model": ErrorRead},
+                        410: {"model": ErrorRead}})
+async def confirm_request(body: ConfirmBody, session: Session, keyring: CurrentKeyring,
+                          settings: CurrentSettings) -> Confirmed:
+    """Confirm the email address with the token from the confirmation link (single use)."""
+    done = await service.confirm(session, keyring, settings, body.token)
+    return Confirmed(
+        cases=[CaseSummary(reference=c.case.reference, status=c.case.status,
+                           duplicate_of=c.duplicate_of.reference if c.duplicate_of else None)
+               for c in done],
+        message="Confirmed. The receipt email holds the link to follow each case.")
+
+
+@router.get("/{token}", name="get_request_status", response_model=RequestStatus,
+            dependencies=[TokenLimited], responses={404: {"model": ErrorRead}})
+async def get_request_status(token: Token, session: Session,
+                             keyring: CurrentKeyring) -> RequestStatus:
+    case = await service.case_by_status_token(session, token)
+    return await service.status_view(session, keyring, case, case.language)
+
+
+@router.post("/{token}/withdraw", name="withdraw_request", response_model=RequestStatus,
+             dependencies=[TokenLimited],
+             responses={404: {"model": ErrorRead}, 409: {"model": ErrorRead}})
+async def withdraw_request(token: Token, session: Session,
+                           keyring: CurrentKeyring) -> RequestStatus:
+    case = await service.case_by_status_token(session, token)
+    await service.withdraw(session, keyring, case)
+    return await service.status_view(session, keyring, case, case.language)
+
+
+@router.post("/{token}/answer", name="answer_request", response_model=RequestStatus,
+             dependencies=[TokenLimited],
+             responses={404: {"model": ErrorRead}, 409: {"model": ErrorRead}})
+async def answer_request(token: Token, body: AnswerBody, session: Session,
+                         keyring: CurrentKeyring) -> RequestStatus:
+    """Answer the provider's request for more information (GDPR Art. 12(6))."""
+    case = await service.case_by_status_token(session, token)
+    await service.answer(session, keyring, case, body.answer)
+    return await service.status_view(session, keyring, case, case.language)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
+
+from app.cases.models import CaseKind, CaseStatus
+from app.models_registry.schemas import ModelId
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+LIMITS = {
+    "models": 20, "name": 200, "email": 254, "description": 5000, "identifiers": 20,
+    "identifier": 500, "probe_prompts": 10, "probe_prompt": 2000, "answer": 5000,
+}
+
+
+class RequestCreate(BaseModel):
+    """A data subject's request. Everything but `models`, `kind` and `language` is personal data:
+    it is stored encrypted and never echoed in errors, logs, webhooks or feeds."""
+
+    models: list[ModelId] = Field(min_length=1, max_length=20,
+                                  description="models whose intake is open (`namespace/name`)")
+    kind: CaseKind = Field(description="`objection` (GDPR Art. 21) or `erasure` (Art. 17)")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    email: EmailStr = Field(max_length=254)
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                  max_length=5000)] = Field(
+        description="the personal data concerned, and where it may come from")
+    identifiers: list[Line] = Field(default_factory=list, max_length=20,
+                                    description="other names, URLs where the data appeared")
+    probe_prompts: list[Prompt] = Field(
+        default_factory=list, max_length=10,
+        description="prompts that show the model reproducing the data")
+    language: Literal["en", "fr"] = "en"
+
+
+class RequestReceived(BaseModel):
+    status: Literal["pending_verification"] = "pending_verification"
+    message: str
+    confirmation_expires_at: datetime
+
+
+class ConfirmBody(BaseModel):
+    token: str = Field(min_length=10, max_length=200)
+
+
+class CaseSummary(BaseModel):
+    reference: str
+    status: CaseStatus
+    duplicate_of: str | None = None
+
+
+class Confirmed(BaseModel):
+    cases: list[CaseSummary]
+    message: str
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    step: str
+    text: str
+
+
+class RequestStatus(BaseModel):
+    reference: str
+    kind: CaseKind
+    status: CaseStatus
+    models: list[str]
+    received_at: datetime
+    due_at: datetime
+    timeline: list[TimelineEntry]
+    information_requested: str | None = Field(
+        default=None, description="the provider's question, while it awaits your answer")
+    can_withdraw: bool
+    can_answer: bool
+
+
+class AnswerBody(BaseModel):
+    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
