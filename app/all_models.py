@@ -5,11 +5,12 @@ from app.auth.models import ApiKey, Organization, User, WebSession
 from app.cases.models import Case, CaseMessage, CaseModel, Confirmation
 from app.db import Base
 from app.emails.models import OutboundEmail
+from app.events.models import Event
 from app.models_registry.models import Model, ModelVersion
 from app.ratelimit.models import RateCounter
 
 __all__ = [
     "ApiKey", "AuditEvent", "AuditHead", "Base", "Case", "CaseMessage", "CaseModel",
-    "Confirmation", "Model", "ModelVersion", "Organization", "OutboundEmail", "RateCounter",
+    "Confirmation", "Event", "Model", "ModelVersion", "Organization", "OutboundEmail", "RateCounter",
     "User", "WebSession",
 ]

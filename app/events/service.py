@@ -1,0 +1,40 @@
+"""Recording events: the transactional outbox. Callers record an event in the same session
+(and so the same transaction) as the change that caused it; nothing is sent from here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.events.models import Event, EventType, RequiredAction
+from app.events.schemas import PAYLOADS, EventPayload
+
+
+def new_event_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+async def record(
+    session: AsyncSession, *, event_id: uuid.UUID, type: EventType, org_id: uuid.UUID,
+    model_id: uuid.UUID | None, payload: EventPayload, caused_by: Event | None = None,
+) -> Event:
+    """Store one event. `payload` must be the model of `type` (see schemas.PAYLOADS) and carry
+    `event_id` as its `event_id`."""
+    expected = PAYLOADS[type.value]
+    if not isinstance(payload, expected):
+        raise TypeError(f"{type.value} takes a {expected.__name__} payload")
+    data = payload.model_dump(mode="json")
+    deadline: datetime | None = getattr(payload, "deadline_at", None)
+    event = Event(
+        id=event_id, type=type.value, org_id=org_id, model_id=model_id,
+        caused_by_id=caused_by.id if caused_by else None,
+        root_id=(caused_by.root_id or caused_by.id) if caused_by else event_id,
+        occurred_at=utcnow(), action=RequiredAction(data.get("action", "none")),
+        action_deadline_at=deadline, data=data,
+    )
+    session.add(event)
+    await session.flush()
+    return event
