@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     allow_private_webhook_targets: bool = False
     allow_http_webhooks: bool = False
 
+    # How long re-users are given to replace a superseded or withdrawn revision.
+    replacement_deadline_days: int = Field(default=30, ge=1, le=365)
+
     # Public intake.
     confirmation_ttl_hours: int = 7 * 24
     rate_limit_ip_per_hour: int = 20

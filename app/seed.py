@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth
 from app.auth.models import Organization, Role
+from app.models_registry import releases
 from app.models_registry import service as registry
 from app.models_registry.schemas import Digest, ModelCreate, VersionCreate
 
@@ -36,9 +38,9 @@ async def seed_demo(session: AsyncSession) -> DemoCredentials | None:
     await registry.create_model(session, org.id, ModelCreate(
         id="demo/chat-7b", title="Demo Chat 7B", licence="apache-2.0",
         homepage="https://example.org/demo/chat-7b"))
-    await registry.create_version(session, org.id, "demo/chat-7b", VersionCreate(
+    await releases.create_version(session, org.id, "demo/chat-7b", VersionCreate(
         label="v1.0", revision="4f2a9c1",
-        digests=[Digest(file="model.safetensors", sha256="0" * 64)]))
+        digests=[Digest(file="model.safetensors", sha256="0" * 64)]), deadline=timedelta(days=30))
     await registry.create_model(session, org.id, ModelCreate(
         id="demo/chat-7b-instruct", title="Demo Chat 7B Instruct", licence="apache-2.0",
         derived_from="demo/chat-7b"))

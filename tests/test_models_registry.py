@@ -640,6 +640,7 @@ def test_released_at_must_be_a_timezone_aware_timestamp(org_a, released_at):
 def test_allowed_status_transitions(org_a, path):
     create_model(org_a.admin, "acme/chat")
     before = create_version(org_a.admin, "acme/chat", "v1")
+    create_version(org_a.admin, "acme/chat", "v2")  # what supersedes v1
     for status in path:
         r = org_a.admin.patch("/v1/models/acme/chat/versions/v1", json={"status": status})
         assert r.status_code == 200, r.text
@@ -659,6 +660,7 @@ def test_allowed_status_transitions(org_a, path):
 def test_refused_status_transitions_are_409_invalid_transition(org_a, start, target):
     create_model(org_a.admin, "acme/chat")
     create_version(org_a.admin, "acme/chat", "v1")
+    create_version(org_a.admin, "acme/chat", "v2")
     if start == "withdrawn":
         org_a.admin.patch("/v1/models/acme/chat/versions/v1", json={"status": "superseded"})
     assert org_a.admin.patch("/v1/models/acme/chat/versions/v1",
@@ -755,6 +757,8 @@ def test_pipeline_releases_versions_but_cannot_create_or_edit_models(org_a):
     assert org_a.admin.get("/v1/models/acme/chat").json() == model
 
     r = pipeline.post("/v1/models/acme/chat/versions", json={"label": "v2", "revision": "abc"})
+    assert r.status_code == 201, r.text
+    r = pipeline.post("/v1/models/acme/chat/versions", json={"label": "v3", "revision": "def"})
     assert r.status_code == 201, r.text
     r = pipeline.patch("/v1/models/acme/chat/versions/v2", json={"status": "superseded"})
     assert r.status_code == 200, r.text

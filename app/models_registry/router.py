@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Request, status
 
 from app.auth.deps import AdminPrincipal, CurrentPrincipal, ReleasePrincipal
 from app.db import Session
-from app.models_registry import service
+from app.models_registry import releases, service
 from app.models_registry.models import Model, ModelVersion, VersionStatus
 from app.models_registry.schemas import (
     SEGMENT_PATTERN,
@@ -28,6 +29,13 @@ Namespace = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
 Name = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
 Label = Annotated[str, Path(min_length=1, max_length=100)]
 Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def replacement_deadline(request: Request) -> timedelta:
+    return timedelta(days=request.app.state.settings.replacement_deadline_days)
+
+
+Deadline = Annotated[timedelta, Depends(replacement_deadline)]
 
 
 def model_read(view: service.ModelView) -> ModelRead:
@@ -73,9 +81,11 @@ async def update_model(namespace: Namespace, name: Name, body: ModelUpdate, sess
 @router.post("/{namespace}/{name}/versions", name="create_version", response_model=VersionRead,
              status_code=status.HTTP_201_CREATED)
 async def create_version(namespace: Namespace, name: Name, body: VersionCreate, session: Session,
-                         principal: ReleasePrincipal) -> VersionRead:
-    model, version = await service.create_version(session, principal.org_id,
-                                                   f"{namespace}/{name}", body)
+                         principal: ReleasePrincipal, deadline: Deadline) -> VersionRead:
+    """Register a version. A `current` version is announced to re-users as released, and the
+    versions it `supersedes` are superseded by it (re-users are told to replace them)."""
+    model, version = await releases.create_version(session, principal.org_id,
+                                                    f"{namespace}/{name}", body, deadline=deadline)
     return version_read(model, version)
 
 
@@ -83,7 +93,7 @@ async def create_version(namespace: Namespace, name: Name, body: VersionCreate, 
             response_model=list[VersionRead])
 async def list_versions(namespace: Namespace, name: Name, session: Session,
                         principal: CurrentPrincipal) -> list[VersionRead]:
-    model, versions = await service.list_versions(session, principal.org_id, f"{namespace}/{name}")
+    model, versions = await releases.list_versions(session, principal.org_id, f"{namespace}/{name}")
     return [version_read(model, v) for v in versions]
 
 
@@ -91,18 +101,20 @@ async def list_versions(namespace: Namespace, name: Name, session: Session,
             response_model=VersionRead)
 async def get_version(namespace: Namespace, name: Name, label: Label, session: Session,
                       principal: CurrentPrincipal) -> VersionRead:
-    model, version = await service.get_version(session, principal.org_id,
-                                               f"{namespace}/{name}", label)
+    model, version = await releases.get_version(session, principal.org_id,
+                                                f"{namespace}/{name}", label)
     return version_read(model, version)
 
 
 @router.patch("/{namespace}/{name}/versions/{label}", name="update_version",
               response_model=VersionRead)
 async def update_version(namespace: Namespace, name: Name, label: Label, body: VersionUpdate,
-                         session: Session, principal: ReleasePrincipal) -> VersionRead:
-    model, version = await service.get_version(session, principal.org_id,
-                                               f"{namespace}/{name}", label)
-    await service.change_version_status(session, version, body.status)
+                         session: Session, principal: ReleasePrincipal,
+                         deadline: Deadline) -> VersionRead:
+    """Supersede or withdraw a version; re-users are told what to do with their copies."""
+    model, version = await releases.update_version(session, principal.org_id,
+                                                   f"{namespace}/{name}", label, body,
+                                                   deadline=deadline)
     return version_read(model, version)
 
 

@@ -103,10 +103,19 @@ class VersionCreate(BaseModel):
     digests: list[Digest] = Field(default_factory=list, max_length=1000)
     released_at: AwareDatetime | None = None
     status: VersionStatus = VersionStatus.current
+    supersedes: list[Annotated[Text, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100,
+        description="labels of this model's versions that this one replaces: they become "
+                    "`superseded` and re-users are told to replace them")
 
 
 class VersionUpdate(BaseModel):
     status: VersionStatus
+    replaced_by: Annotated[Text, Field(min_length=1, max_length=100)] | None = Field(
+        default=None,
+        description="label of the version re-users should use instead. For `superseded`, "
+                    "defaults to the newest current version; for `withdrawn`, omit it when "
+                    "copies must simply be deleted")
 
 
 class VersionRead(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Select, select, tuple_
@@ -14,18 +13,10 @@ from sqlalchemy.orm import aliased
 
 from app.auth.models import Organization
 from app.db import utcnow
-from app.errors import BadRequest, Conflict, InvalidTransition, NotFound
-from app.models_registry.models import Model, ModelVersion, VersionStatus
-from app.models_registry.schemas import ModelCreate, ModelUpdate, VersionCreate
+from app.errors import BadRequest, Conflict, NotFound
+from app.models_registry.models import Model
+from app.models_registry.schemas import ModelCreate, ModelUpdate
 from app.pagination import PageParams, decode_cursor, encode_cursor
-
-# The one place version statuses may change. Issue #4 hangs the re-user events off it.
-VERSION_TRANSITIONS: dict[VersionStatus, frozenset[VersionStatus]] = {
-    VersionStatus.current: frozenset({VersionStatus.superseded, VersionStatus.withdrawn}),
-    VersionStatus.superseded: frozenset({VersionStatus.withdrawn}),
-    VersionStatus.withdrawn: frozenset(),
-}
-
 
 # model, org slug, org name, parent namespace, parent name (outer join: parent may be NULL)
 ViewQuery = Select[Model, str, str, str, str]
@@ -169,62 +160,3 @@ async def update_model(
     model.updated_at = utcnow()
     await session.flush()
     return await get_model_view(session, org_id, ref)
-
-
-# --- versions --------------------------------------------------------------------------------
-
-
-async def create_version(
-    session: AsyncSession, org_id: uuid.UUID, ref: str, body: VersionCreate
-) -> tuple[Model, ModelVersion]:
-    model = await get_model(session, org_id, ref)
-    exists = await session.scalar(select(ModelVersion.id).where(
-        ModelVersion.model_id == model.id, ModelVersion.label == body.label))
-    if exists:
-        raise Conflict(f"version {body.label!r} of {ref!r} exists")
-    version = ModelVersion(
-        model_id=model.id, label=body.label, revision=body.revision,
-        digests=[d.model_dump() for d in body.digests],
-        released_at=(body.released_at or utcnow()).astimezone(UTC), status=body.status,
-    )
-    session.add(version)
-    try:
-        await session.flush()
-    except IntegrityError:  # created concurrently, after the check above
-        raise Conflict(f"version {body.label!r} of {ref!r} exists") from None
-    return model, version
-
-
-async def list_versions(
-    session: AsyncSession, org_id: uuid.UUID, ref: str
-) -> tuple[Model, list[ModelVersion]]:
-    model = await get_model(session, org_id, ref)
-    rows = await session.scalars(select(ModelVersion).where(ModelVersion.model_id == model.id)
-                                 .order_by(ModelVersion.released_at.desc(), ModelVersion.label))
-    return model, list(rows)
-
-
-async def get_version(
-    session: AsyncSession, org_id: uuid.UUID, ref: str, label: str
-) -> tuple[Model, ModelVersion]:
-    model = await get_model(session, org_id, ref)
-    # No stored label holds NUL, and PostgreSQL refuses it in a query.
-    version = None if "\x00" in label else await session.scalar(select(ModelVersion).where(
-        ModelVersion.model_id == model.id, ModelVersion.label == label))
-    if version is None:
-        raise NotFound(f"version {label!r} of {ref!r} not found")
-    return model, version
-
-
-async def change_version_status(
-    session: AsyncSession, version: ModelVersion, to: VersionStatus
-) -> ModelVersion:
-    current = VersionStatus(version.status)
-    if to == current:
-        return version
-    if to not in VERSION_TRANSITIONS[current]:
-        raise InvalidTransition(f"version is {current.value}; it cannot become {to.value}")
-    version.status = to
-    version.updated_at = utcnow()
-    await session.flush()
-    return version
