@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # Background work (email outbox, expiry, deadlines) in the serving process.
     run_jobs: bool = True
     job_poll_seconds: float = 5.0
+    # Sweeps that need no promptness: expiry of unconfirmed requests, deadline reminders.
+    housekeeping_seconds: float = 60.0
     # Multiplies every retry delay; tests shrink it to see retries happen in seconds.
     retry_scale: float = 1.0
 

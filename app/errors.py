@@ -66,6 +66,19 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class InvalidField(DomainError):
+    """Input that is well-formed but not acceptable (e.g. a model that takes no requests):
+    a 422 naming the field, like any other validation error."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "payload_too_large"
@@ -122,7 +135,9 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         if wants_html(request):
             return html_error_response(request, exc.status_code, exc.detail, exc.headers)
-        return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
+        fields = ([FieldError(field=exc.field, location="body", message=exc.message)]
+                  if isinstance(exc, InvalidField) else None)
+        return error_response(exc.status_code, exc.code, exc.detail, fields, headers=exc.headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -22,6 +22,8 @@ from app.jobs.scheduler import make_scheduler
 from app.migrate import head_revision
 from app.models_registry.router import public_router as public_models_router
 from app.models_registry.router import router as models_router
+from app.ops import logs
+from app.ops.headers import SecurityHeadersMiddleware
 from app.ops.limits import BodySizeLimitMiddleware
 from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
@@ -41,6 +43,7 @@ def operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level)
+    logs.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
 
     app.include_router(ops_router)
     app.include_router(auth_router, responses={401: {"model": ErrorRead},

@@ -84,6 +84,7 @@ def make_settings(db_url: str, data_dir: str, **overrides: Any) -> Settings:
         "seed_demo": False,
         "log_level": "WARNING",
         "job_poll_seconds": 0.2,
+        "housekeeping_seconds": 0.5,
         "retry_scale": 0.002,
     }
     values.update(overrides)
@@ -203,3 +204,23 @@ def wipe(sync_url: str) -> None:
             for t in tables:
                 conn.execute(sa.text(f'DELETE FROM "{t}"'))  # noqa: S608 (our table names)
     engine.dispose()
+
+
+class IsolatedServer:
+    """A server on a database of its own, for tests whose background jobs must not race the
+    session server's (different retry timings, no SMTP, production mode...)."""
+
+    def __init__(self, base: Settings, tmp_dir: str, **overrides: Any) -> None:
+        from app import migrate
+
+        self.database = new_database(tmp_dir, "isolated")
+        settings = base.model_copy(update={"database_url": self.database.url, **overrides})
+        migrate.upgrade(settings)
+        self.server = ServerThread(settings)
+
+    def __enter__(self) -> ServerThread:
+        return self.server.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+        self.database.drop()

@@ -23,17 +23,16 @@ RETRY_DELAYS = [timedelta(seconds=s) for s in (30, 120, 600, 1800, 7200, 21600, 
 LEASE = timedelta(minutes=2)
 
 
-def _mask(address: str) -> str:
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}"
-
-
 async def _deliver(settings: Settings, message: dict[str, Any], kind: str) -> EmailStatus:
     if not settings.smtp_host:
-        # Development without SMTP: the message goes to the log (its body holds references and
-        # links, never the subject's personal data; the address is masked) and is not lost.
-        log.warning("SMTP is not configured; email %r to %s:\n%s\n%s", kind,
-                    _mask(message["to"]), message["subject"], message["body"])
+        if settings.environment == "production":
+            # Never drop mail, and never log secret links in production: keep it queued.
+            raise RuntimeError("SMTP is not configured (RR_SMTP_HOST)")
+        # Development without SMTP: the message goes to the log so its link can be followed.
+        # Bodies hold references and links, never the subject's personal data; the address
+        # is left out.
+        log.warning("SMTP is not configured; email %r (not sent, shown here):\n%s\n%s", kind,
+                    message["subject"], message["body"])
         return EmailStatus.logged
     msg = EmailMessage()
     msg["From"] = settings.smtp_from

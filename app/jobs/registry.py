@@ -17,5 +17,6 @@ def background_jobs(
     poll = settings.job_poll_seconds
     return [
         ("emails.send", lambda: send_due(sessionmaker, settings, keyring), poll),
-        ("requests.expire", lambda: expire_unconfirmed(sessionmaker), max(poll, 60.0)),
+        ("requests.expire", lambda: expire_unconfirmed(sessionmaker),
+         settings.housekeeping_seconds),
     ]

@@ -1,15 +1,36 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
 
 from app.cases.models import CaseKind, CaseStatus
 from app.models_registry.schemas import ModelId
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _plain_text(value: str) -> str:
+    # Line breaks and tabs are text; other control characters (NUL above all) are not.
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _one_line(value: str) -> str:
+    if "\n" in value or "\r" in value or "\t" in value:
+        raise ValueError("must be a single line")
+    return _plain_text(value)
+
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+                 AfterValidator(_one_line)]
+Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+                   AfterValidator(_plain_text)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
+                     AfterValidator(_plain_text)]
 
 LIMITS = {
     "models": 20, "name": 200, "email": 254, "description": 5000, "identifiers": 20,
@@ -24,10 +45,10 @@ class RequestCreate(BaseModel):
     models: list[ModelId] = Field(min_length=1, max_length=20,
                                   description="models whose intake is open (`namespace/name`)")
     kind: CaseKind = Field(description="`objection` (GDPR Art. 21) or `erasure` (Art. 17)")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                    AfterValidator(_one_line)]
     email: EmailStr = Field(max_length=254)
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                  max_length=5000)] = Field(
+    description: LongText = Field(
         description="the personal data concerned, and where it may come from")
     identifiers: list[Line] = Field(default_factory=list, max_length=20,
                                     description="other names, URLs where the data appeared")
@@ -79,4 +100,4 @@ class RequestStatus(BaseModel):
 
 
 class AnswerBody(BaseModel):
-    answer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+    answer: LongText
