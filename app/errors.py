@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +120,28 @@ def _field_name(loc: tuple[Any, ...]) -> tuple[str, str]:
 
 
 def validation_fields(exc: RequestValidationError) -> list[FieldError]:
+    from app.text import PATTERN_MESSAGES
+
     fields = []
     for err in exc.errors():
         name, location = _field_name(tuple(err.get("loc", ())))
         # The message never echoes the input: it may be a data subject's personal data.
-        fields.append(FieldError(field=name, location=location, message=str(err.get("msg", ""))))
+        message = str(err.get("msg", ""))
+        if err.get("type") == "string_pattern_mismatch":
+            # Say what the rule is, not the regular expression.
+            message = PATTERN_MESSAGES.get(str((err.get("ctx") or {}).get("pattern")), message)
+        fields.append(FieldError(field=name, location=location, message=message))
     return fields
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method any route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -152,6 +169,8 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "error")
         detail = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
         if wants_html(request):
             return html_error_response(request, exc.status_code, detail, headers)
         return error_response(exc.status_code, code, detail, headers=headers)

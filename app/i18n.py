@@ -35,6 +35,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "err.too_long": "This is too long (at most {max} characters).",
         "err.too_many": "Too many entries (at most {max}).",
         "err.email": "Enter a valid email address, like name@example.org.",
+        "err.control": "This contains characters that cannot be used here (control characters "
+                       "or, in a one-line field, a line break).",
         "err.models": "Choose at least one model.",
         "err.models_closed": "One of the chosen models no longer accepts requests.",
         "err.kind": "Choose objection or erasure.",
@@ -129,6 +131,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "err.too_long": "C'est trop long ({max} caractères au plus).",
         "err.too_many": "Trop d'entrées ({max} au plus).",
         "err.email": "Saisissez une adresse e-mail valide, comme nom@exemple.fr.",
+        "err.control": "Ce texte contient des caractères qui ne peuvent pas être utilisés ici "
+                       "(caractères de contrôle ou, dans un champ d'une ligne, un saut de ligne).",
         "err.models": "Choisissez au moins un modèle.",
         "err.models_closed": "L'un des modèles choisis n'accepte plus de demandes.",
         "err.kind": "Choisissez opposition ou effacement.",

@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
         responses={
             400: {"model": ErrorRead, "description": "Bad request"},
+            413: {"model": ErrorRead, "description": "Request body too large"},
             422: {"model": ErrorRead, "description": "Validation error (fields named)"},
         },
     )

@@ -75,7 +75,7 @@ def file_and_confirm(client: httpx.Client, mailbox: Mailbox, models: list[str],
     mailbox.clear()
     r = file(client, models, kind, **overrides)
     assert r.status_code == 202, r.text
-    r = client.post("/v1/public/requests/confirm",
+    r = client.post("/v1/public/confirmations",
                     json={"token": confirmation_token(mailbox, email)})
     assert r.status_code == 200, r.text
     links = receipt_links(mailbox, email)

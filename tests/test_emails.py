@@ -65,7 +65,7 @@ def test_without_smtp_emails_are_written_to_the_log_with_their_link(settings, tm
         m = re.search(r"http://\S+/r/confirm/(\S+)", logged)
         assert m, logged
         # The logged link really confirms the request.
-        r = c.post("/v1/public/requests/confirm", json={"token": m.group(1)})
+        r = c.post("/v1/public/confirmations", json={"token": m.group(1)})
         assert r.status_code == 200, r.text
         wait_until(lambda: "/r/status/" in "\n".join(x.getMessage() for x in caplog.records))
     logged = "\n".join(r.getMessage() for r in caplog.records)

@@ -63,7 +63,7 @@ def test_confirming_opens_the_case_and_emails_a_receipt_with_a_status_link(
     received_before = datetime.now(UTC)
     time.sleep(1.1)  # confirm visibly later than the request was received
     token = confirmation_token(mailbox)
-    r = client.post("/v1/public/requests/confirm", json={"token": token})
+    r = client.post("/v1/public/confirmations", json={"token": token})
     assert r.status_code == 200, r.text
     [summary] = r.json()["cases"]
     assert summary["status"] == "open" and summary["duplicate_of"] is None
@@ -89,9 +89,9 @@ def test_confirming_opens_the_case_and_emails_a_receipt_with_a_status_link(
 def test_a_confirmation_link_works_once(client, mailbox, chat):
     file(client, [chat])
     token = confirmation_token(mailbox)
-    assert client.post("/v1/public/requests/confirm", json={"token": token}).status_code == 200
+    assert client.post("/v1/public/confirmations", json={"token": token}).status_code == 200
     receipt_links(mailbox)
-    again = client.post("/v1/public/requests/confirm", json={"token": token})
+    again = client.post("/v1/public/confirmations", json={"token": token})
     assert again.status_code == 409
     assert again.json()["error"] == "conflict"
     time.sleep(0.5)  # the outbox is polled every 0.2 s: a second receipt would be here by now
@@ -100,13 +100,13 @@ def test_a_confirmation_link_works_once(client, mailbox, chat):
 
 
 def test_an_unknown_confirmation_token_is_404(client, chat):
-    r = client.post("/v1/public/requests/confirm", json={"token": "x" * 43})
+    r = client.post("/v1/public/confirmations", json={"token": "x" * 43})
     assert r.status_code == 404 and r.json()["error"] == "not_found"
 
 
 @pytest.mark.parametrize("token", ["", "short", "x" * 201, None, 5])
 def test_a_malformed_confirmation_token_is_422(client, token):
-    r = client.post("/v1/public/requests/confirm", json={"token": token})
+    r = client.post("/v1/public/confirmations", json={"token": token})
     assert r.status_code == 422
     assert r.json()["fields"][0]["field"] == "token"
 
@@ -118,14 +118,14 @@ def test_an_expired_confirmation_link_is_refused_and_the_request_expires_unseen(
     # Time passes: the link's 7 days are over.
     db_execute(settings.sync_url, "UPDATE confirmations SET expires_at = :t",
                t=datetime.now(UTC) - timedelta(seconds=1))
-    r = client.post("/v1/public/requests/confirm", json={"token": token})
+    r = client.post("/v1/public/confirmations", json={"token": token})
     assert r.status_code == 410 and r.json()["error"] == "link_expired"
     # The housekeeping job expires the request and erases what the person sent at once.
     wait_until(lambda: cases(settings)[0]["status"] == "expired")
     [case] = cases(settings)
     assert case["subject_ciphertext"] is None
     # Still refused afterwards, and the case never opened.
-    assert client.post("/v1/public/requests/confirm", json={"token": token}).status_code == 410
+    assert client.post("/v1/public/confirmations", json={"token": token}).status_code == 410
 
 
 def test_a_request_confirmed_just_in_time_is_not_expired(client, mailbox, settings, chat):
@@ -133,7 +133,7 @@ def test_a_request_confirmed_just_in_time_is_not_expired(client, mailbox, settin
     token = confirmation_token(mailbox)
     db_execute(settings.sync_url, "UPDATE confirmations SET expires_at = :t",
                t=datetime.now(UTC) + timedelta(seconds=30))
-    assert client.post("/v1/public/requests/confirm", json={"token": token}).status_code == 200
+    assert client.post("/v1/public/confirmations", json={"token": token}).status_code == 200
     time.sleep(1.2)  # the expiry job runs every 0.5 s in tests
     assert cases(settings)[0]["status"] == "open"
 

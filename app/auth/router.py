@@ -17,6 +17,7 @@ from app.auth.schemas import (
     WhoAmI,
 )
 from app.db import Session
+from app.errors import ErrorRead
 
 router = APIRouter(prefix="/v1", tags=["account"])
 
@@ -43,14 +44,15 @@ async def list_api_keys(session: Session, principal: AdminPrincipal) -> list[Api
     return [ApiKeyRead.model_validate(k) for k in keys]
 
 
-@router.post("/api-keys/{key_id}/revoke", name="revoke_api_key", response_model=ApiKeyRead)
+@router.post("/api-keys/{key_id}/revoke", name="revoke_api_key", response_model=ApiKeyRead,
+             responses={404: {"model": ErrorRead}})
 async def revoke_api_key(key_id: uuid.UUID, session: Session,
                          principal: AdminPrincipal) -> ApiKeyRead:
     return ApiKeyRead.model_validate(await service.revoke_api_key(session, principal.org_id, key_id))
 
 
 @router.post("/users", name="create_user", response_model=UserRead,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorRead}})
 async def create_user(body: UserCreate, session: Session, principal: AdminPrincipal) -> UserRead:
     user = await service.create_user(session, org_id=principal.org_id, email=body.email,
                                      name=body.name, role=Role(body.role), password=body.password)

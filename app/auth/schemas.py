@@ -1,32 +1,19 @@
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.auth.models import Role
+from app.text import OneLine
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 NAME_MAX_LENGTH = 200  # the width of every name column
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def has_control_characters(value: str) -> bool:
-    return _CONTROL_CHARACTERS.search(value) is not None
-
-
-def _no_control_characters(value: str) -> str:
-    # PostgreSQL cannot store NUL in text: refuse it (and its kin) on every database alike.
-    if has_control_characters(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH),
-                 AfterValidator(_no_control_characters)]
+Name = Annotated[OneLine, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
 
 
 class OrganizationCreate(BaseModel):

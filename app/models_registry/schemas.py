@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, HttpUrl, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    field_validator,
+)
 
 from app.models_registry.models import VersionStatus
+from app.text import LABEL_PATTERN, OneLine
 
 SEGMENT = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
 MODEL_ID_PATTERN = rf"^{SEGMENT}/{SEGMENT}$"
@@ -27,21 +37,19 @@ def _no_double_dots(v: str) -> str:
 CheckedModelId = Annotated[ModelId, AfterValidator(_no_double_dots)]
 
 
-def _no_nul(v: str) -> str:
-    # PostgreSQL cannot store NUL in text: refuse it on every database alike.
-    if "\x00" in v:
-        raise ValueError("must not contain NUL characters")
+Text = OneLine
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def _http_url(v: str) -> str:
+    # Checked as a URL, stored as given: normalising could push it past the column's width.
+    _HTTP_URL.validate_python(v)
     return v
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
-
-
-def _addressable_label(v: str) -> str:
-    # "." and ".." would be dot segments in /versions/{label}: clients normalise them away.
-    if v in (".", ".."):
-        raise ValueError("must not be '.' or '..'")
-    return v
+Homepage = Annotated[str, Field(max_length=2000, pattern=r"^https?://",
+                                json_schema_extra={"format": "uri"}),
+                     AfterValidator(_http_url)]
 
 
 class Digest(BaseModel):
@@ -53,18 +61,30 @@ class ModelCreate(BaseModel):
     id: CheckedModelId
     title: Text = Field(min_length=1, max_length=200)
     licence: Text | None = Field(default=None, max_length=100)
-    homepage: HttpUrl | None = Field(default=None, max_length=2000)
+    homepage: Homepage | None = None
     derived_from: CheckedModelId | None = Field(
         default=None, description="the model this one was fine-tuned or distilled from")
     intake_open: bool = True
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Document a field that may be left out but not sent as null (a validator refuses null)."""
+    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+    schema.pop("default", None)
+
+
 class ModelUpdate(BaseModel):
-    title: Text | None = Field(default=None, min_length=1, max_length=200)
+    # `title` and `intake_open` may be left out but not set to null: the schema says so too.
+    title: Text | None = Field(default=None, min_length=1, max_length=200,
+                               json_schema_extra=_not_nullable)
     licence: Text | None = Field(default=None, max_length=100)
-    homepage: HttpUrl | None = Field(default=None, max_length=2000)
+    homepage: Homepage | None = None
     derived_from: CheckedModelId | None = None
-    intake_open: bool | None = None
+    intake_open: bool | None = Field(default=None, json_schema_extra=_not_nullable)
 
     @field_validator("title", "intake_open")
     @classmethod
@@ -97,8 +117,10 @@ class PublicModelRead(BaseModel):
 
 
 class VersionCreate(BaseModel):
-    label: Annotated[Text, AfterValidator(_addressable_label)] = Field(
-        min_length=1, max_length=100, pattern=r"^[^\s/][^/]*$", examples=["v1.1"])
+    # The label pattern needs a look-ahead, which only Python's engine has.
+    model_config = ConfigDict(regex_engine="python-re")
+
+    label: str = Field(min_length=1, max_length=100, pattern=LABEL_PATTERN, examples=["v1.1"])
     revision: Text = Field(min_length=1, max_length=200, description="commit SHA or tag")
     digests: list[Digest] = Field(default_factory=list, max_length=1000)
     released_at: AwareDatetime | None = None

@@ -80,6 +80,8 @@ def _field_errors(exc: ValidationError, lang: str) -> dict[str, str]:
             msg = translate(lang, "err.too_long", max=ctx.get("max_length", ""))
         elif kind == "too_long":
             msg = translate(lang, "err.too_many", max=ctx.get("max_length", ""))
+        elif kind == "string_pattern_mismatch":
+            msg = translate(lang, "err.control")
         else:
             msg = translate(lang, "err.required")
         errors[field] = msg

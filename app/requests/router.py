@@ -26,14 +26,14 @@ from app.requests.schemas import (
     RequestStatus,
 )
 
-router = APIRouter(prefix="/v1/public/requests", tags=["requests"],
+router = APIRouter(prefix="/v1/public", tags=["requests"],
                    responses={429: {"model": ErrorRead, "description": "Rate limited"}})
 
 Token = Annotated[str, Path(min_length=10, max_length=200,
                             description="the secret from the status link")]
 
 
-@router.post("", name="file_request", response_model=RequestReceived,
+@router.post("/requests", name="file_request", response_model=RequestReceived,
              status_code=status.HTTP_202_ACCEPTED, dependencies=[AddressLimited])
 async def file_request(body: RequestCreate, request: Request, session: Session,
                        keyring: CurrentKeyring, settings: CurrentSettings) -> RequestReceived:
@@ -45,10 +45,10 @@ async def file_request(body: RequestCreate, request: Request, session: Session,
         confirmation_expires_at=submitted.expires_at)
 
 
-@router.post("/confirm", name="confirm_request", response_model=Confirmed,
+@router.post("/confirmations", name="confirm_request", response_model=Confirmed,
              dependencies=[TokenLimited],
              responses={404: {"model": ErrorRead}, 409: {"model": ErrorRead},
-                        410: {"model": ErrorRead}})
+                        410: {"model": ErrorRead, "description": "The link has expired"}})
 async def confirm_request(body: ConfirmBody, session: Session, keyring: CurrentKeyring,
                           settings: CurrentSettings) -> Confirmed:
     """Confirm the email address with the token from the confirmation link (single use)."""
@@ -60,7 +60,7 @@ async def confirm_request(body: ConfirmBody, session: Session, keyring: CurrentK
         message="Confirmed. The receipt email holds the link to follow each case.")
 
 
-@router.get("/{token}", name="get_request_status", response_model=RequestStatus,
+@router.get("/requests/{token}", name="get_request_status", response_model=RequestStatus,
             dependencies=[TokenLimited], responses={404: {"model": ErrorRead}})
 async def get_request_status(token: Token, session: Session,
                              keyring: CurrentKeyring) -> RequestStatus:
@@ -68,7 +68,7 @@ async def get_request_status(token: Token, session: Session,
     return await service.status_view(session, keyring, case, case.language)
 
 
-@router.post("/{token}/withdraw", name="withdraw_request", response_model=RequestStatus,
+@router.post("/requests/{token}/withdraw", name="withdraw_request", response_model=RequestStatus,
              dependencies=[TokenLimited],
              responses={404: {"model": ErrorRead}, 409: {"model": ErrorRead}})
 async def withdraw_request(token: Token, session: Session,
@@ -78,7 +78,7 @@ async def withdraw_request(token: Token, session: Session,
     return await service.status_view(session, keyring, case, case.language)
 
 
-@router.post("/{token}/answer", name="answer_request", response_model=RequestStatus,
+@router.post("/requests/{token}/answer", name="answer_request", response_model=RequestStatus,
              dependencies=[TokenLimited],
              responses={404: {"model": ErrorRead}, 409: {"model": ErrorRead}})
 async def answer_request(token: Token, body: AnswerBody, session: Session,

@@ -1,36 +1,19 @@
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from app.cases.models import CaseKind, CaseStatus
 from app.models_registry.schemas import ModelId
+from app.text import MultiLine, OneLine
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _plain_text(value: str) -> str:
-    # Line breaks and tabs are text; other control characters (NUL above all) are not.
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _one_line(value: str) -> str:
-    if "\n" in value or "\r" in value or "\t" in value:
-        raise ValueError("must be a single line")
-    return _plain_text(value)
-
-
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
-                 AfterValidator(_one_line)]
-Prompt = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-                   AfterValidator(_plain_text)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
-                     AfterValidator(_plain_text)]
+Line = Annotated[OneLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Prompt = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1,
+                                                max_length=2000)]
+LongText = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1,
+                                                  max_length=5000)]
 
 LIMITS = {
     "models": 20, "name": 200, "email": 254, "description": 5000, "identifiers": 20,
@@ -45,8 +28,8 @@ class RequestCreate(BaseModel):
     models: list[ModelId] = Field(min_length=1, max_length=20,
                                   description="models whose intake is open (`namespace/name`)")
     kind: CaseKind = Field(description="`objection` (GDPR Art. 21) or `erasure` (Art. 17)")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                    AfterValidator(_one_line)]
+    name: Annotated[OneLine, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=200)]
     email: EmailStr = Field(max_length=254)
     description: LongText = Field(
         description="the personal data concerned, and where it may come from")

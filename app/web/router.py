@@ -10,12 +10,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.auth import service as auth_service
 from app.auth.models import Role
-from app.auth.schemas import NAME_MAX_LENGTH, has_control_characters
+from app.auth.schemas import NAME_MAX_LENGTH
 from app.config import Settings
 from app.db import Session
 from app.errors import Unauthorized
 from app.models_registry import service as registry
 from app.pagination import PageParams
+from app.text import has_control_characters
 from app.web.deps import SESSION_COOKIE, CurrentUser
 from app.web.templating import render, verify_csrf
 

@@ -1,0 +1,34 @@
+"""Which characters text fields may hold, as `pattern` constraints: enforced by the validator,
+published in the OpenAPI schema (so clients and generated tests know the rule up front), and
+explained in plain words in error responses (see PATTERN_MESSAGES).
+
+PostgreSQL cannot store NUL, and no name or label needs a control character: they are refused
+on every database alike. Free text may hold line breaks and tabs."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field
+
+ONE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# A version label is one path segment of /versions/{label}; "." and ".." are dot segments,
+# which clients normalise away. (The look-ahead needs Python's regex engine.)
+LABEL_PATTERN = r"^(?!\.\.?$)[^\s/\x00-\x1f\x7f][^/\x00-\x1f\x7f]*$"
+PATTERN_MESSAGES = {
+    ONE_LINE_PATTERN: "must be a single line without control characters",
+    TEXT_PATTERN: "must not contain control characters",
+    LABEL_PATTERN: "must be one path segment: no '/', no leading space, no control "
+                   "characters, not '.' or '..'",
+}
+_ONE_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control_characters(value: str) -> bool:
+    return _ONE_LINE_FORBIDDEN.search(value) is not None
+
+
+OneLine = Annotated[str, Field(pattern=ONE_LINE_PATTERN)]
+MultiLine = Annotated[str, Field(pattern=TEXT_PATTERN)]
