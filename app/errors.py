@@ -76,6 +76,17 @@ class TooManyRequests(DomainError):
     code = "rate_limited"
 
 
+class InvalidInput(DomainError):
+    """Input that passed the schema but breaks a rule checked in a service; names the fields."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, fields: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid input")
+        self.fields = fields
+
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -122,7 +133,8 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         if wants_html(request):
             return html_error_response(request, exc.status_code, exc.detail, exc.headers)
-        return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
+        return error_response(exc.status_code, exc.code, exc.detail,
+                              getattr(exc, "fields", None), headers=exc.headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
