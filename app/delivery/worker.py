@@ -66,6 +66,7 @@ class Job:
     event_type: str
     body: bytes
     ack_url: str | None
+    lease_owner: str | None = None
     usable: bool = True  # False: endpoint disabled or removed since the row was written
 
 
@@ -196,7 +197,7 @@ class DeliveryWorker:
                 subscriber_id=delivery.subscriber_id, url=endpoint.url,
                 secrets=secrets.get(endpoint.id, []), failing=endpoint.failing_since is not None,
                 msg_id=msg_id, event_type=delivery.event_type, body=body, ack_url=ack,
-                usable=usable))
+                lease_owner=delivery.lease_owner, usable=usable))
         return jobs
 
     # --- sending ---------------------------------------------------------------------------
@@ -331,6 +332,13 @@ class DeliveryWorker:
                     return
 
     async def _apply(self, session: AsyncSession, batch: list[Outcome]) -> None:
+        # Only rows this worker still holds: a lease that ran out may have been taken again.
+        rows = await session.execute(select(Delivery.id, Delivery.lease_owner).where(
+            Delivery.id.in_([o.job.delivery_id for o in batch])))
+        held = {(i, owner) for i, owner in rows}
+        batch = [o for o in batch if (o.job.delivery_id, o.job.lease_owner) in held]
+        if not batch:
+            return
         now = utcnow()
         scale = self.settings.retry_scale
         updates: list[dict[str, Any]] = []
