@@ -152,3 +152,24 @@ def check_signatures(hit: Hit, secret: str | list[str], public_keys: list[str]) 
     assert verified == 1, "the v1a signature matches no published key"
     payload: dict[str, Any] = json.loads(hit.body)
     return payload
+
+
+def isolated_server(tmp_dir: str, smtp_port: int, resolver: Any = None, **overrides: Any):
+    """A server on its own fresh database, so its worker alone sees its deliveries."""
+    from app import migrate
+    from tests.support import ServerThread, make_settings, new_database
+
+    db = new_database(tmp_dir, "iso")
+    settings = make_settings(db.url, tmp_dir, smtp_host="127.0.0.1", smtp_port=smtp_port,
+                             **overrides)
+    migrate.upgrade(settings)
+    srv = ServerThread(settings)
+    if resolver is not None:
+        srv.app.state.webhook_resolver = resolver
+    srv.start()
+
+    def close() -> None:
+        srv.stop()
+        db.drop()
+
+    return srv, close
