@@ -56,10 +56,10 @@ def atom(*, title: str, feed_url: str, base_url: str, items: list[EventRead]) ->
         if e.deadline_at:
             _sub(entry, f"{{{RR}}}deadline", _stamp(e.deadline_at))
         for v in s.affected:
-            _sub(entry, f"{{{RR}}}affected", v["revision"], label=v["label"])
+            _sub(entry, f"{{{RR}}}affected", label=v["label"], revision=v["revision"])
         if s.replacement:
-            _sub(entry, f"{{{RR}}}replacement", s.replacement["revision"],
-                 label=s.replacement["label"])
+            _sub(entry, f"{{{RR}}}replacement", label=s.replacement["label"],
+                 revision=s.replacement["revision"])
     xml: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + xml
 
