@@ -39,7 +39,7 @@ async def _page(request: Request, session: Session, event: Event, subscriber: Su
     return render(request, "acks/ack.html", {
         "token": token, "view": view, "summary": summarise(view), "subscriber": subscriber,
         "done": done, "outcomes": list(AckOutcome), "message": message},
-        status_code=status_code)
+        status_code=status_code, headers={"Referrer-Policy": "no-referrer"})
 
 
 @router.get("/a/{token}")

@@ -20,6 +20,7 @@ from app.db import Session
 from app.delivery import service as deliveries
 from app.delivery.fanout import test_delivery
 from app.delivery.models import DeliveryStatus
+from app.delivery.ssrf import UrlProblem, check_url
 from app.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from app.events.models import Event, RequiredAction
 from app.events.schemas import EndpointTest
@@ -39,6 +40,8 @@ from app.web.templating import render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 dashboard = APIRouter(include_in_schema=False)
+# Pages whose address is a secret: never sent onwards as a Referer, never cached.
+PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
 MESSAGES = {
     "name": "Give the name of your organisation (up to 200 characters, no control characters).",
@@ -99,6 +102,15 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
                               "endpoints": endpoints}
     urls = [line.strip() for line in endpoints.splitlines() if line.strip()]
     errors: dict[str, str] = {}
+    # URLs are checked up front, so one answer names every problem of the form.
+    for url in urls[:10]:
+        try:
+            await check_url(url, resolver, allow_http=settings.allow_http_webhooks,
+                            allow_private=settings.allow_private_webhook_targets)
+        except UrlProblem:
+            errors["endpoints"] = MESSAGES["endpoints"]
+    if len(urls) > 10:
+        errors["endpoints"] = "Give at most 10 webhook URLs."
     try:
         await limit_sign_ups(request)
         body = SubscriberCreate.model_validate({
@@ -116,6 +128,7 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
     except TooManyRequests:
         errors["_form"] = "Too many attempts from your network. Please wait an hour."
     if errors:
+        await session.rollback()  # a refused sign-up leaves nothing behind
         return await _subscribe_page(request, session, values, errors,
                                      429 if "_form" in errors else 422)
     return render(request, "subscribers/sent.html", {"expires_at": signup.expires_at},
@@ -125,7 +138,7 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
 @router.get("/s/confirm/{token}")
 async def confirm_page(request: Request, token: str) -> Response:
     # A GET only shows the button: mail scanners following links must not confirm anything.
-    return render(request, "subscribers/confirm.html", {"token": token[:200]})
+    return render(request, "subscribers/confirm.html", {"token": token[:200]}, headers=PRIVATE)
 
 
 @router.post("/s/confirm/{token}")
@@ -170,7 +183,7 @@ async def _manage_page(request: Request, session: Session, keyring: CurrentKeyri
         "deliveries": items, "pending": await acks.pending_for(session, settings, subscriber),
         "outcomes": list(AckOutcome), "notice": notice, "errors": errors or {},
         "confirmed": request.query_params.get("confirmed") == "1",
-    }, status_code=status_code)
+    }, status_code=status_code, headers=PRIVATE)
 
 
 @router.get("/s/manage/{token}")
