@@ -45,8 +45,13 @@ def sign_up(web, mailbox, email="pages@re.example", urls="") -> str:
 
 
 def act(web, manage, **fields) -> httpx.Response:
+    """Submit a form of the management page; follow the redirect a browser follows."""
     page = web.get(manage)
-    return web.post(manage, data={"csrf_token": csrf_of(page), **fields})
+    r = web.post(manage, data={"csrf_token": csrf_of(page), **fields})
+    if r.status_code == 303:
+        assert r.headers["location"].startswith(manage + "?done=")
+        return web.get(r.headers["location"])
+    return r
 
 
 def test_the_sign_up_form_explains_what_is_wrong(web, models):
@@ -75,11 +80,11 @@ def test_sign_up_confirm_and_manage_through_the_pages(web, client, models, mailb
     assert "pages@re.example" in page.text and "<code>acme/chat</code>" in page.text
 
     r = act(web, manage, action="follow", model="acme/vision")
-    assert r.status_code == 200 and "You now follow acme/vision" in r.text
+    assert r.status_code == 200 and "You now follow the model" in r.text
     r = act(web, manage, action="follow", model="no/such")
     assert r.status_code == 422 and "no such model" in r.text
     r = act(web, manage, action="unfollow", model="acme/vision")
-    assert "You no longer follow acme/vision" in r.text
+    assert "You no longer follow the model" in r.text
 
     r = act(web, manage, action="add_endpoint", url="not a url")
     assert r.status_code == 422 and "must start with https://" in r.text
@@ -98,6 +103,7 @@ def test_sign_up_confirm_and_manage_through_the_pages(web, client, models, mailb
 
     r = act(web, manage, action="rotate", endpoint_id=endpoint_id)
     assert "New secret created" in r.text and "The previous secret signs too" in r.text
+    assert r.url.params["done"] == "rotated"
     assert secret not in re.findall(r'<code class="secret">(whsec_[^<]+)</code>', r.text)
 
     # An update asking for action: acknowledged from the page.

@@ -43,6 +43,19 @@ dashboard = APIRouter(include_in_schema=False)
 # Pages whose address is a secret: never sent onwards as a Referer, never cached.
 PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
+NOTICES = {
+    "followed": "You now follow the model.",
+    "unfollowed": "You no longer follow the model.",
+    "endpoint_added": "Endpoint added. Its signing secret is shown in the table.",
+    "replayed": "Failed deliveries queued again: {n}.",
+    "replayed_one": "Delivery queued again.",
+    "acknowledged": "Thank you: your acknowledgement is recorded.",
+    "endpoint_removed": "Endpoint removed.",
+    "rotated": "New secret created. The previous one keeps signing during the grace period.",
+    "enabled": "Endpoint enabled.",
+    "test_queued": "Test event queued: see the deliveries below.",
+}
+
 MESSAGES = {
     "name": "Give the name of your organisation (up to 200 characters, no control characters).",
     "email": "Give a valid email address: we send a link to confirm it.",
@@ -193,7 +206,12 @@ async def manage_page(request: Request, token: str, session: Session, keyring: C
         subscriber = await _subscriber(request, session, token[:200])
     except NotFound as exc:
         return _message(request, "Link not valid", exc.detail, 404)
-    return await _manage_page(request, session, keyring, settings, subscriber, token)
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    count = request.query_params.get("n", "")
+    if notice:
+        notice = notice.format(n=int(count) if count.isdigit() else 0)
+    return await _manage_page(request, session, keyring, settings, subscriber, token,
+                              notice=notice)
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -213,9 +231,8 @@ async def manage_action(request: Request, token: str, session: Session, keyring:
         return _message(request, "Link not valid", exc.detail, 404)
     action = _text(form, "action", 40)
     errors: dict[str, str] = {}
-    notice = None
     try:
-        notice = await _act(session, keyring, settings, resolver, subscriber, action, form)
+        done = await _act(session, keyring, settings, resolver, subscriber, action, form)
     except InvalidInput as exc:
         errors[action] = "; ".join(f.message for f in exc.fields)
     except ValidationError:
@@ -223,8 +240,14 @@ async def manage_action(request: Request, token: str, session: Session, keyring:
                           "are named namespace/name.")
     except DomainError as exc:
         errors[action] = exc.detail
-    return await _manage_page(request, session, keyring, settings, subscriber, token,
-                              notice=notice, errors=errors, status_code=422 if errors else 200)
+    if errors:
+        await session.rollback()  # nothing of a refused action stays
+        await session.refresh(subscriber)
+        return await _manage_page(request, session, keyring, settings, subscriber, token,
+                                  errors=errors, status_code=422)
+    # Post/redirect/get: reloading the page never repeats the action.
+    return RedirectResponse(f"/s/manage/{token}?done={done}", status_code=303,
+                            headers=PRIVATE)
 
 
 async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSettings,
@@ -233,23 +256,23 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
     if action == "follow":
         ref = _text(form, "model", 200).strip()
         await service.add_model(session, subscriber, ref)
-        return f"You now follow {ref}."
+        return "followed"
     if action == "unfollow":
         ref = _text(form, "model", 200)
         await service.remove_model(session, subscriber, ref)
-        return f"You no longer follow {ref}."
+        return "unfollowed"
     if action == "add_endpoint":
         body = EndpointCreate.model_validate({"url": _text(form, "url", 2100).strip(),
                                               "description": None})
         await service.add_endpoint(session, keyring, settings, resolver, subscriber, body)
-        return "Endpoint added. Its signing secret is shown in the table."
+        return "endpoint_added"
     if action == "replay_failed":
         try:
             since = datetime.fromisoformat(_text(form, "since", 40)).replace(tzinfo=UTC)
         except ValueError:
             raise Conflict("Give the date and time to replay from.") from None
         n = await deliveries.replay_failed(session, since, subscriber_id=subscriber.id)
-        return f"{n} failed deliveries queued again."
+        return f"replayed&n={n}"
     if action == "replay":
         try:
             delivery_id = int(_text(form, "delivery_id", 20))
@@ -257,31 +280,30 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
             raise NotFound("That delivery was not found.") from None
         d = await deliveries.get_delivery(session, delivery_id, subscriber_id=subscriber.id)
         await deliveries.replay_one(session, d)
-        return "Delivery queued again."
+        return "replayed_one"
     if action == "acknowledge":
         outcome = _text(form, "outcome", 20)
         if outcome not in {o.value for o in AckOutcome}:
             raise Conflict("Choose what you did with your copies.")
         await acks.acknowledge(session, _uuid(_text(form, "event_id", 40)), subscriber,
                                AckOutcome(outcome), via="page")
-        return "Thank you: your acknowledgement is recorded."
+        return "acknowledged"
     endpoint_id = _uuid(_text(form, "endpoint_id", 40))
     if action == "remove_endpoint":
         await service.remove_endpoint(session, subscriber, endpoint_id)
-        return "Endpoint removed."
+        return "endpoint_removed"
     if action == "rotate":
         await service.rotate_secret(session, keyring, settings, subscriber, endpoint_id)
-        return (f"New secret created. The previous one keeps signing for "
-                f"{settings.webhook_secret_grace_hours:g} hours.")
+        return "rotated"
     if action == "enable":
         await service.enable_endpoint(session, settings, resolver, subscriber, endpoint_id)
-        return "Endpoint enabled."
+        return "enabled"
     if action == "test":
         endpoint = await service.get_endpoint(session, subscriber, endpoint_id)
         payload = EndpointTest(event_id=uuid.uuid4(), endpoint_id=endpoint.id)
         session.add(test_delivery(endpoint, payload.model_dump(mode="json")))
         await session.flush()
-        return "Test event queued: see the deliveries below."
+        return "test_queued"
     raise NotFound("Unknown action.")
 
 
