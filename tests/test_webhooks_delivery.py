@@ -272,3 +272,33 @@ def test_remediation_events_flow_through_the_same_pipeline(client, org_a, chat, 
     data = check_signatures(hit, sub.secrets[url], keys(client))["data"]
     assert data["reason"] == "remediation" and data["remediation_id"] == remediation_id
     assert data["action"] == "replace" and data["deadline_at"]
+
+
+def test_after_the_last_attempt_the_delivery_fails_for_good(
+        client, org_a, chat, mailbox, receiver, server):
+    from sqlalchemy import update
+
+    from app.delivery.models import Delivery
+    from app.delivery.schedule import MAX_ATTEMPTS
+    from tests.support import run_async
+
+    url = receiver.url("/never")
+    # The first failure asks for a 2 s pause: time to fast-forward to the last attempt.
+    receiver.answer("/never", Answer(500, retry_after="2"), Answer(500))
+    sub = subscribe(client, mailbox, models=[MODEL], urls=[url])
+    version(org_a, MODEL, "v1")
+    receiver.wait_for("/never")
+    [d] = deliveries(sub)
+
+    async def seven_failures_ago(session):
+        await session.execute(update(Delivery).where(Delivery.id == d["id"])
+                              .values(attempts=MAX_ATTEMPTS - 1))
+
+    time.sleep(0.2)  # the first result is recorded
+    run_async(server.settings, seven_failures_ago)
+    d = wait_status(sub, d["id"], "failed", timeout=10)
+    assert d["attempts"] == MAX_ATTEMPTS and d["next_attempt_at"] is None
+    log = sub.api.get(f"/v1/subscriber/deliveries/{d['id']}").json()["attempts_log"]
+    assert log[-1]["number"] == MAX_ATTEMPTS and log[-1]["next_attempt_at"] is None
+    receiver.quiet("/never", 0.5)
+    assert len(receiver.to("/never")) == 2
