@@ -140,3 +140,35 @@ def test_reminders_go_once_to_those_who_did_not_acknowledge(
     time.sleep(1.0)  # several more runs of the job
     reminders = [m for m in mailbox.messages if "Reminder" in str(m["Subject"])]
     assert [m["To"] for m in reminders] == ["late@re.example"]
+
+
+def test_replicas_racing_to_remind_send_each_reminder_once(client, server, org_a, chat, mailbox,
+                                                            receiver):
+    """Three replicas run the reminder job at once (the server's own and two more)."""
+    import asyncio
+
+    from app.acks.service import remind_due
+    from app.crypto import Keyring
+    from app.db import make_engine, make_sessionmaker
+
+    subscribe(client, mailbox, models=[MODEL], email="r1@re.example", name="R1")
+    subscribe(client, mailbox, models=[MODEL], email="r2@re.example", name="R2")
+    mailbox.clear()
+    remediate(server.settings, MODEL, "v1", "v2", deadline=timedelta(hours=1))
+
+    async def replicas():
+        engines = [make_engine(server.settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+                   for _ in range(2)]
+        keyring = Keyring.from_settings(server.settings)
+        sent = await asyncio.gather(*(remind_due(make_sessionmaker(e), server.settings, keyring)
+                                      for e in engines))
+        for e in engines:
+            await e.dispose()
+        return sent
+
+    asyncio.run(replicas())
+    for address in ("r1@re.example", "r2@re.example"):
+        mailbox.wait_for(address, "Reminder")
+    time.sleep(1.0)
+    reminders = sorted(m["To"] for m in mailbox.messages if "Reminder" in str(m["Subject"]))
+    assert reminders == ["r1@re.example", "r2@re.example"]
