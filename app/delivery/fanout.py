@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import UTCDateTime, utcnow
 from app.delivery.models import Delivery, DeliveryStatus
 from app.events.models import Event, EventType, RequiredAction
+from app.events.schemas import EndpointTest
 from app.notices.models import Notice, NoticeKind
 from app.subscribers.models import Endpoint, Subscriber, Subscription
 
@@ -50,8 +51,15 @@ async def fan_out(session: AsyncSession, event: Event) -> None:
         await session.execute(insert(Notice), notices)
 
 
-def test_delivery(endpoint: Endpoint, payload: dict[str, Any]) -> Delivery:
-    return Delivery(event_id=None, endpoint_id=endpoint.id, subscriber_id=endpoint.subscriber_id,
-                    org_id=None, event_type=EventType.endpoint_test.value,
-                    status=DeliveryStatus.pending, attempts=0, next_attempt_at=utcnow(),
-                    test_payload=payload)
+async def queue_test(session: AsyncSession, endpoint: Endpoint) -> Delivery:
+    """An `endpoint.test` event for one endpoint, on demand: not an event of any model, so it
+    lives on its delivery row only."""
+    payload = EndpointTest(event_id=uuid.uuid4(), endpoint_id=endpoint.id)
+    delivery = Delivery(event_id=None, endpoint_id=endpoint.id,
+                        subscriber_id=endpoint.subscriber_id, org_id=None,
+                        event_type=EventType.endpoint_test.value, status=DeliveryStatus.pending,
+                        attempts=0, next_attempt_at=utcnow(),
+                        test_payload=payload.model_dump(mode="json"))
+    session.add(delivery)
+    await session.flush()
+    return delivery

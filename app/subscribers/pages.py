@@ -18,12 +18,11 @@ from app.acks.models import AckOutcome
 from app.auth import service as auth_service
 from app.db import Session
 from app.delivery import service as deliveries
-from app.delivery.fanout import test_delivery
+from app.delivery.fanout import queue_test
 from app.delivery.models import DeliveryStatus
 from app.delivery.ssrf import UrlProblem, check_url
 from app.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from app.events.models import Event, RequiredAction
-from app.events.schemas import EndpointTest
 from app.feeds.service import event_read, events_query, summarise
 from app.models_registry import service as registry
 from app.models_registry.models import Model
@@ -299,10 +298,7 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
         await service.enable_endpoint(session, settings, resolver, subscriber, endpoint_id)
         return "enabled"
     if action == "test":
-        endpoint = await service.get_endpoint(session, subscriber, endpoint_id)
-        payload = EndpointTest(event_id=uuid.uuid4(), endpoint_id=endpoint.id)
-        session.add(test_delivery(endpoint, payload.model_dump(mode="json")))
-        await session.flush()
+        await queue_test(session, await service.get_endpoint(session, subscriber, endpoint_id))
         return "test_queued"
     raise NotFound("Unknown action.")
 

@@ -16,7 +16,7 @@ from app.acks.schemas import AckCreate, AckRead, PendingEvent
 from app.auth.deps import CurrentPrincipal
 from app.db import Session
 from app.delivery import service as deliveries
-from app.delivery.fanout import test_delivery
+from app.delivery.fanout import queue_test
 from app.delivery.models import DeliveryStatus
 from app.delivery.schemas import (
     DeliveryDetail,
@@ -25,7 +25,6 @@ from app.delivery.schemas import (
     SubscriberReplayBody,
 )
 from app.errors import ErrorRead
-from app.events.schemas import EndpointTest
 from app.models_registry.schemas import SEGMENT_PATTERN
 from app.models_registry.service import get_model
 from app.pagination import Page, PageParams, page_params
@@ -176,12 +175,7 @@ async def test_endpoint(endpoint_id: uuid.UUID, subscriber: CurrentSubscriber,
                         session: Session) -> DeliveryRead:
     """Queue an `endpoint.test` event to this endpoint; follow it in the deliveries."""
     endpoint = await service.get_endpoint(session, subscriber, endpoint_id)
-    event_id = uuid.uuid4()
-    payload = EndpointTest(event_id=event_id, endpoint_id=endpoint.id).model_dump(mode="json")
-    delivery = test_delivery(endpoint, payload)
-    session.add(delivery)
-    await session.flush()
-    return deliveries.delivery_read(delivery)
+    return deliveries.delivery_read(await queue_test(session, endpoint))
 
 
 @me.get("/deliveries", name="list_my_deliveries", response_model=Page[DeliveryRead])
