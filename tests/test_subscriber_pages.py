@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -136,3 +137,18 @@ def test_the_provider_dashboard_shows_subscribers_and_acknowledgements(
     assert page.status_code == 200
     assert "Page Re-user" in page.text and "dash@re.example" in page.text
     assert "0 / 1" in page.text  # acknowledged / expected
+
+
+@pytest.mark.parametrize("fields", [
+    {"action": "follow", "model": "acme/chat\x00"}, {"action": "unfollow", "model": "a\x00/b"},
+    {"action": "replay", "delivery_id": "9" * 19}, {"action": "replay", "delivery_id": "-1"},
+    {"action": "test", "endpoint_id": "not-a-uuid"}, {"action": "rotate", "endpoint_id": ""},
+    {"action": "acknowledge", "event_id": "x", "outcome": "replaced"},
+    {"action": "replay_failed", "since": "yesterday"}, {"action": "no-such-action"},
+    {"action": "add_endpoint", "url": "https://h.example/\x00"},
+])
+def test_bad_management_forms_are_friendly_errors_not_500s(web, models, mailbox, fields):
+    manage = sign_up(web, mailbox, email=f"bad-{uuid.uuid4().hex[:6]}@re.example")
+    r = act(web, manage, **fields)
+    assert r.status_code in (404, 409, 422), r.text
+    assert 'class="error"' in r.text or "not found" in r.text.lower()

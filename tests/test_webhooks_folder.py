@@ -135,3 +135,29 @@ def test_verify_py_checks_both_signature_versions_and_the_timestamp(verify):
         verify.verify(body, {"webhook-id": "x"}, secret=whsec)
     with pytest.raises(err, match="give the endpoint secret"):
         verify.verify(body, headers)
+
+
+def test_configured_signing_keys_rotate_the_service_key(verify):
+    """RR_WEBHOOK_SIGNING_KEYS: the first key signs, every listed key is published."""
+    from pydantic import SecretStr
+
+    from app.config import Settings
+    from app.delivery.signing import ServiceKeys
+
+    seeds = [base64.urlsafe_b64encode(bytes([i]) * 32).decode() for i in (1, 2)]
+    settings = Settings(secret_key=SecretStr("k"), environment="test",
+                        webhook_signing_keys=SecretStr(f"new:{seeds[0]},old:{seeds[1]}"))
+    keys = ServiceKeys.from_settings(settings)
+    published = keys.published()
+    assert [(k["kid"], k["current"]) for k in published] == [("new", True), ("old", False)]
+    body = b'{"type":"endpoint.test"}'
+    stamp = int(time.time())
+    content = f"msg.{stamp}.".encode() + body
+    headers = {"webhook-id": "msg", "webhook-timestamp": str(stamp),
+               "webhook-signature": keys.current.sign_v1a(content)}
+    assert verify.verify(body, headers, public_keys=[published[0]["public_key"]])
+    with pytest.raises(verify.WebhookVerificationError):
+        verify.verify(body, headers, public_keys=[published[1]["public_key"]])
+    with pytest.raises(ValueError, match="RR_WEBHOOK_SIGNING_KEYS"):
+        ServiceKeys.from_settings(Settings(secret_key=SecretStr("k"), environment="test",
+                                           webhook_signing_keys=SecretStr("bad")))

@@ -32,7 +32,7 @@ from app.subscribers import service
 from app.subscribers.deps import CurrentResolver
 from app.subscribers.models import Subscriber
 from app.subscribers.router import limit_sign_ups
-from app.subscribers.schemas import EndpointCreate, SubscriberCreate
+from app.subscribers.schemas import EndpointCreate, ModelBody, SubscriberCreate
 from app.subscribers.service import LinkExpired
 from app.web.deps import CurrentUser
 from app.web.templating import render, verify_csrf
@@ -253,12 +253,12 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
                resolver: CurrentResolver, subscriber: Subscriber, action: str,
                form: FormData) -> str:
     if action == "follow":
-        ref = _text(form, "model", 200).strip()
-        await service.add_model(session, subscriber, ref)
+        follow = ModelBody.model_validate({"model": _text(form, "model", 200).strip()})
+        await service.add_model(session, subscriber, follow.model)
         return "followed"
     if action == "unfollow":
-        ref = _text(form, "model", 200)
-        await service.remove_model(session, subscriber, ref)
+        unfollow = ModelBody.model_validate({"model": _text(form, "model", 200)})
+        await service.remove_model(session, subscriber, unfollow.model)
         return "unfollowed"
     if action == "add_endpoint":
         body = EndpointCreate.model_validate({"url": _text(form, "url", 2100).strip(),
@@ -273,10 +273,10 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
         n = await deliveries.replay_failed(session, since, subscriber_id=subscriber.id)
         return f"replayed&n={n}"
     if action == "replay":
-        try:
-            delivery_id = int(_text(form, "delivery_id", 20))
-        except ValueError:
-            raise NotFound("That delivery was not found.") from None
+        raw = _text(form, "delivery_id", 20)
+        if not raw.isdigit() or not 0 < int(raw) < 2**62:
+            raise NotFound("That delivery was not found.")
+        delivery_id = int(raw)
         d = await deliveries.get_delivery(session, delivery_id, subscriber_id=subscriber.id)
         await deliveries.replay_one(session, d)
         return "replayed_one"
