@@ -67,7 +67,7 @@ def test_fan_out_to_50_endpoints_with_some_failing(iso, org, receiver):
         gaps = [b.at - a.at for a, b in itertools.pairwise(hits[:4])]
         for gap, step in zip(gaps, SCHEDULE, strict=False):
             expected = step.total_seconds() * SCALE
-            assert expected * 0.95 <= gap <= expected * (1 + JITTER) + 0.4, (path, gaps)
+            assert expected * 0.95 <= gap <= expected * (1 + JITTER) + 0.75, (path, gaps)
         assert len({h.headers["webhook-id"] for h in hits}) == 1
     # Healthy endpoints were served exactly once.
     time.sleep(0.3)
