@@ -1,16 +1,21 @@
 """Imports every feature's tables so `Base.metadata` is complete (Alembic, tests)."""
 
+from app.acks.models import Acknowledgement, AckReminder
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import ApiKey, Organization, User, WebSession
 from app.cases.models import Case, CaseMessage, CaseModel, Confirmation
 from app.db import Base
+from app.delivery.models import Delivery, DeliveryAttempt
 from app.emails.models import OutboundEmail
 from app.events.models import Event
 from app.models_registry.models import Model, ModelVersion
+from app.notices.models import Notice
 from app.ratelimit.models import RateCounter
+from app.subscribers.models import Endpoint, Subscriber, Subscription
 
 __all__ = [
-    "ApiKey", "AuditEvent", "AuditHead", "Base", "Case", "CaseMessage", "CaseModel",
-    "Confirmation", "Event", "Model", "ModelVersion", "Organization", "OutboundEmail", "RateCounter",
-    "User", "WebSession",
+    "AckReminder", "Acknowledgement", "ApiKey", "AuditEvent", "AuditHead", "Base", "Case",
+    "CaseMessage", "CaseModel", "Confirmation", "Delivery", "DeliveryAttempt", "Endpoint", "Event",
+    "Model", "ModelVersion", "Notice", "Organization", "OutboundEmail", "RateCounter", "Subscriber",
+    "Subscription", "User", "WebSession",
 ]

@@ -187,5 +187,56 @@ def openapi(
     typer.echo(f"wrote {output}")
 
 
+@cli.command()
+def worker(
+    jobs: Annotated[bool, typer.Option(help="also run the periodic jobs (emails, reminders)")]
+    = True,
+) -> None:
+    """Deliver webhooks from the outbox (run several: they share the work). Stop with Ctrl-C."""
+    import signal
+
+    from app.crypto import Keyring
+    from app.db import make_engine, make_sessionmaker
+    from app.delivery.worker import DeliveryWorker
+    from app.jobs.registry import background_jobs
+    from app.jobs.scheduler import make_scheduler
+
+    settings = _settings()
+
+    async def go() -> None:
+        engine = make_engine(settings.sqlalchemy_url)
+        sessionmaker = make_sessionmaker(engine)
+        keyring = Keyring.from_settings(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        scheduler = make_scheduler(background_jobs(sessionmaker, settings, keyring)) \
+            if jobs else None
+        if scheduler is not None:
+            scheduler.start()
+        typer.echo(f"delivery worker started (database: {settings.sync_url})")
+        try:
+            await DeliveryWorker(sessionmaker, settings, keyring).run(stop)
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await engine.dispose()
+        typer.echo("delivery worker stopped")
+
+    asyncio.run(go())
+
+
+@cli.command("webhook-schemas")
+def webhook_schemas(
+    output: Annotated[Path, typer.Option(help="folder to write into")] = Path("webhooks/schemas"),
+) -> None:
+    """Write the JSON Schema of every webhook event type (from the app's payload models)."""
+    from app.delivery.wire import write_schemas
+
+    for path in write_schemas(output):
+        typer.echo(f"wrote {path}")
+
+
 def main() -> None:
     cli()

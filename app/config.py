@@ -48,6 +48,23 @@ class Settings(BaseSettings):
     allow_private_webhook_targets: bool = False
     allow_http_webhooks: bool = False
 
+    # Webhook delivery (app/delivery): the worker runs in the serving process unless turned
+    # off (then run `rights-relay worker`); every timing is in seconds.
+    run_delivery_worker: bool = True
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_concurrency: int = Field(default=256, ge=1, le=10_000)
+    # After a secret rotation the old secret keeps signing beside the new one this long.
+    webhook_secret_grace_hours: float = Field(default=24.0, ge=0)
+    # An endpoint failing without a success for this long is disabled and its owner emailed.
+    endpoint_disable_after_hours: float = Field(default=120.0, gt=0)
+    # Ed25519 keys for `v1a` signatures, "kid:base64(32-byte seed),...": the first signs, all
+    # are published. Unset: one key derived from the secret key.
+    webhook_signing_keys: SecretStr | None = None
+    # Re-users who have not acknowledged an event are reminded this long before its deadline.
+    ack_reminder_lead_hours: float = Field(default=72.0, ge=0)
+
     # How long re-users are given to replace a superseded or withdrawn revision.
     replacement_deadline_days: int = Field(default=30, ge=1, le=365)
 

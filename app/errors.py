@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 log = logging.getLogger(__name__)
 
@@ -67,19 +68,6 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
-class InvalidField(DomainError):
-    """Input that is well-formed but not acceptable (e.g. a model that takes no requests):
-    a 422 naming the field, like any other validation error."""
-
-    status_code = 422
-    code = "validation_error"
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 class PayloadTooLarge(DomainError):
     status_code = 413
     code = "payload_too_large"
@@ -88,6 +76,21 @@ class PayloadTooLarge(DomainError):
 class TooManyRequests(DomainError):
     status_code = 429
     code = "rate_limited"
+
+
+class InvalidInput(DomainError):
+    """Input that passed the schema but breaks a rule checked in a service; names the fields."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, fields: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid input")
+        self.fields = fields
+
+    @classmethod
+    def field(cls, name: str, message: str) -> InvalidInput:
+        return cls([FieldError(field=name, location="body", message=message)])
 
 
 _HTTP_CODES = {
@@ -134,14 +137,41 @@ def validation_fields(exc: RequestValidationError) -> list[FieldError]:
     return fields
 
 
+def _route_table(request: Request) -> list[tuple[str, Any, set[str]]]:
+    """(template, compiled regex, methods) of every route, worked out once per app."""
+    table: list[tuple[str, Any, set[str]]] | None = getattr(request.app.state, "route_table",
+                                                            None)
+    if table is None:
+        table = []
+        for ctx in iter_route_contexts(request.app.routes):
+            if ctx.path and ctx.methods:
+                regex, _, _ = compile_path(ctx.path)
+                table.append((ctx.path, regex, set(ctx.methods)))
+        request.app.state.route_table = table
+    return table
+
+
+def _path_routes(request: Request) -> list[tuple[str, Any, set[str]]]:
+    """The routes serving this path, whatever the method. A literal path (`/deliveries/replay`)
+    wins over a template that also matches it (`/deliveries/{delivery_id}`)."""
+    path = request.url.path
+    routes = [r for r in _route_table(request) if r[1].match(path)]
+    literal = [r for r in routes if r[0] == path]
+    return literal or routes
+
+
 def allowed_methods(request: Request) -> str:
-    """Every method any route serves at this path (Starlette names only the first route's)."""
+    """Every method served at this path (Starlette names only the first route's)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    for _, _, route_methods in _path_routes(request):
+        methods |= route_methods
     return ", ".join(sorted(methods))
+
+
+def _method_not_allowed_here(request: Request) -> bool:
+    """A literal path served with other methods only, that a template route caught."""
+    literal = [r for r in _path_routes(request) if r[0] == request.url.path]
+    return bool(literal) and not any(request.method in r[2] for r in literal)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -152,12 +182,15 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         if wants_html(request):
             return html_error_response(request, exc.status_code, exc.detail, exc.headers)
-        fields = ([FieldError(field=exc.field, location="body", message=exc.message)]
-                  if isinstance(exc, InvalidField) else None)
-        return error_response(exc.status_code, exc.code, exc.detail, fields, headers=exc.headers)
+        return error_response(exc.status_code, exc.code, exc.detail,
+                              getattr(exc, "fields", None), headers=exc.headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        if _method_not_allowed_here(request):
+            # GET /v1/deliveries/replay is not delivery "replay": the path takes POST only.
+            return error_response(405, "method_not_allowed", "Method Not Allowed",
+                                  headers={"Allow": allowed_methods(request)})
         fields = validation_fields(exc)
         detail = "; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid input"
         if wants_html(request):

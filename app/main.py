@@ -7,16 +7,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
+from app.acks.pages import router as ack_pages
+from app.acks.router import public as acks_public_router
+from app.acks.router import router as acks_router
 from app.auth.router import router as auth_router
 from app.config import Settings, load_settings
 from app.crypto import Keyring
 from app.db import make_engine, make_sessionmaker
+from app.delivery.router import router as deliveries_router
+from app.delivery.router import well_known as webhook_keys_router
+from app.delivery.runner import start_worker
+from app.delivery.signing import ServiceKeys
+from app.delivery.ssrf import SystemResolver
+from app.delivery.worker import DeliveryWorker
 from app.errors import ErrorRead, install_error_handlers
+from app.feeds.router import router as feeds_router
 from app.jobs.registry import background_jobs
 from app.jobs.scheduler import make_scheduler
 from app.migrate import head_revision
@@ -26,9 +36,15 @@ from app.ops import logs
 from app.ops.headers import SecurityHeadersMiddleware
 from app.ops.limits import BodySizeLimitMiddleware
 from app.ops.metrics import MetricsMiddleware
+from app.ops.query import reject_unknown_query_params
 from app.ops.router import router as ops_router
 from app.requests.pages import router as request_pages
 from app.requests.router import router as requests_router
+from app.subscribers.pages import dashboard as propagation_pages
+from app.subscribers.pages import router as subscriber_pages
+from app.subscribers.router import me as subscriber_router
+from app.subscribers.router import provider as model_subscribers_router
+from app.subscribers.router import public as subscribers_public_router
 from app.web.router import router as web_router
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -54,9 +70,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.run_jobs:
             scheduler = make_scheduler(background_jobs(app.state.sessionmaker, settings, keyring))
             scheduler.start()
+        worker = None
+        if settings.run_delivery_worker:
+            worker = start_worker(DeliveryWorker(
+                app.state.sessionmaker, settings, keyring, resolver=app.state.webhook_resolver,
+                keys=app.state.webhook_keys))
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             await engine.dispose()
@@ -68,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "worked by the provider and propagated to every re-user.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        dependencies=[Depends(reject_unknown_query_params)],
         responses={
             400: {"model": ErrorRead, "description": "Bad request"},
             413: {"model": ErrorRead, "description": "Request body too large"},
@@ -78,6 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keyring = keyring
     app.state.migration_head = head_revision(settings)
+    # Tests replace the resolver before the app starts, to script DNS answers (SSRF checks).
+    app.state.webhook_resolver = SystemResolver()
+    app.state.webhook_keys = ServiceKeys.from_settings(settings)
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -92,8 +119,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                  404: {"model": ErrorRead},
                                                  409: {"model": ErrorRead}})
     app.include_router(public_models_router)
+    app.include_router(model_subscribers_router)
+    app.include_router(deliveries_router)
+    app.include_router(acks_router)
+    app.include_router(subscribers_public_router)
+    app.include_router(subscriber_router)
+    app.include_router(acks_public_router)
+    app.include_router(feeds_router)
+    app.include_router(webhook_keys_router)
     app.include_router(requests_router)
     app.include_router(web_router)
     app.include_router(request_pages)
+    app.include_router(subscriber_pages)
+    app.include_router(ack_pages)
+    app.include_router(propagation_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

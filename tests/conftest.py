@@ -18,6 +18,7 @@ import pytest
 from app import migrate
 from app.config import Settings
 from tests.mail import Mailbox
+from tests.receiver import Receiver, running
 from tests.support import (
     Org,
     ServerThread,
@@ -118,3 +119,16 @@ def org_b(server: ServerThread) -> Iterator[Org]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def _receiver() -> Iterator[Receiver]:
+    yield from running()
+
+
+@pytest.fixture
+def receiver(_receiver: Receiver) -> Iterator[Receiver]:
+    """A real HTTP server receiving webhooks (see tests/receiver.py)."""
+    _receiver.clear()
+    yield _receiver
+    _receiver.clear()

@@ -86,6 +86,8 @@ def make_settings(db_url: str, data_dir: str, **overrides: Any) -> Settings:
         "job_poll_seconds": 0.2,
         "housekeeping_seconds": 0.5,
         "retry_scale": 0.002,
+        "delivery_poll_seconds": 0.05,
+        "webhook_timeout_seconds": 3.0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -11,12 +11,15 @@ not (that refusal does not depend on the resource, so it reveals nothing).
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.propagation import quick_subscriber
 
 ALL_ROLES = ("admin", "reviewer", "pipeline")
 RELEASE_ROLES = ("admin", "pipeline")
@@ -47,7 +50,16 @@ RESOURCE_ENDPOINTS: dict[str, Endpoint] = {
     "update_version": Endpoint("PATCH", "/v1/models/{namespace}/{name}/versions/{label}",
                                RELEASE_ROLES, {"status": "withdrawn"}),
     "revoke_api_key": Endpoint("POST", "/v1/api-keys/{key_id}/revoke", ADMIN_ONLY),
+    "list_model_subscribers": Endpoint("GET", "/v1/models/{namespace}/{name}/subscribers",
+                                       ALL_ROLES),
+    "get_event_acknowledgements": Endpoint("GET", "/v1/events/{event_id}/acknowledgements",
+                                           ALL_ROLES),
+    "get_delivery": Endpoint("GET", "/v1/deliveries/{delivery_id}", ALL_ROLES),
+    "replay_delivery": Endpoint("POST", "/v1/deliveries/{delivery_id}/replay", ADMIN_ONLY),
 }
+# Subscriber-token routes are scoped to one subscriber, not to an organisation: their
+# isolation is tested in tests/test_subscribers.py.
+SUBSCRIBER_PREFIX = "/v1/subscriber/"
 
 
 @dataclass(frozen=True)
@@ -75,22 +87,32 @@ LIST_ENDPOINTS: dict[str, Listing] = {
 @dataclass
 class Seeded:
     key_id: str  # org_a's pipeline key
+    event_id: str = ""  # the release of MODEL v1
+    delivery_id: str = ""  # its (finished) webhook delivery to a subscriber
 
 
 @pytest.fixture
-def seeded(org_a) -> Seeded:
+def seeded(org_a, server, receiver) -> Seeded:
     c = org_a.admin
     assert c.post("/v1/models", json={"id": "acme/parent", "title": "Parent"}).status_code == 201
     r = c.post("/v1/models", json={"id": MODEL, "title": "Base", "licence": "mit",
                                    "homepage": "https://acme.example/base",
                                    "derived_from": "acme/parent"})
     assert r.status_code == 201, r.text
+    quick_subscriber(server.settings, server.url, [MODEL], [receiver.url("/seeded")])
     r = c.post(f"/v1/models/{MODEL}/versions", json={
         "label": "v1", "revision": "abc123",
         "digests": [{"file": "model.safetensors", "sha256": "e" * 64}]})
     assert r.status_code == 201, r.text
     keys = {k["role"]: k["id"] for k in c.get("/v1/api-keys").json()}
-    return Seeded(key_id=keys["pipeline"])
+    [hit] = receiver.wait_for("/seeded")
+    for _ in range(200):
+        [delivery] = c.get("/v1/deliveries").json()["items"]
+        if delivery["status"] == "succeeded":
+            break
+        time.sleep(0.02)
+    return Seeded(key_id=keys["pipeline"], event_id=hit.headers["webhook-id"],
+                  delivery_id=str(delivery["id"]))
 
 
 def snapshot(org) -> dict[str, Any]:
@@ -103,13 +125,19 @@ def snapshot(org) -> dict[str, Any]:
     return {"models": models, "versions": versions, "keys": keys}
 
 
-def url(endpoint: Endpoint, model: str, key_id: str) -> str:
+def url(endpoint: Endpoint, model: str, ids: Seeded) -> str:
     namespace, name = model.split("/")
-    return endpoint.path.format(namespace=namespace, name=name, label="v1", key_id=key_id)
+    return endpoint.path.format(namespace=namespace, name=name, label="v1", key_id=ids.key_id,
+                                event_id=ids.event_id, delivery_id=ids.delivery_id)
 
 
-def call(c: httpx.Client, endpoint: Endpoint, model: str, key_id: str) -> httpx.Response:
-    return c.request(endpoint.method, url(endpoint, model, key_id), json=endpoint.body)
+def call(c: httpx.Client, endpoint: Endpoint, model: str, ids: Seeded) -> httpx.Response:
+    return c.request(endpoint.method, url(endpoint, model, ids), json=endpoint.body)
+
+
+def ghost_ids() -> Seeded:
+    return Seeded(key_id=str(uuid.uuid4()), event_id=str(uuid.uuid4()),
+                  delivery_id=str(uuid.uuid4().int % 10**12 + 10**6))
 
 
 # --- the table is complete and real ----------------------------------------------------------
@@ -120,7 +148,8 @@ def test_every_resource_route_is_in_the_table(server):
     paths = server.app.openapi()["paths"]
     routes = {
         (method.upper(), path)
-        for path, operations in paths.items() if "{" in path
+        for path, operations in paths.items()
+        if "{" in path and not path.startswith(SUBSCRIBER_PREFIX)
         for method, operation in operations.items() if operation.get("security")
     }
     table = {(e.method, e.path) for e in RESOURCE_ENDPOINTS.values()}
@@ -132,7 +161,7 @@ def test_the_owner_can_use_each_endpoint(org_a, seeded, case):
     """Positive control: the 404s below come from isolation, not from a wrong URL or body."""
     endpoint = RESOURCE_ENDPOINTS[case]
     for role in endpoint.allowed:
-        r = call(org_a.client(role), endpoint, MODEL, seeded.key_id)
+        r = call(org_a.client(role), endpoint, MODEL, seeded)
         assert r.status_code in (200, 201), (role, r.text)
         if endpoint.method != "GET":
             break  # one successful write is enough; a second may conflict
@@ -148,8 +177,8 @@ def test_other_org_gets_the_answer_for_a_missing_resource(org_a, org_b, seeded, 
     intruder = org_b.client(role)
     before = snapshot(org_a)
 
-    r = call(intruder, endpoint, MODEL, seeded.key_id)
-    ghost = call(intruder, endpoint, GHOST_MODEL, str(uuid.uuid4()))
+    r = call(intruder, endpoint, MODEL, seeded)
+    ghost = call(intruder, endpoint, GHOST_MODEL, ghost_ids())
 
     expected = (404, "not_found") if role in endpoint.allowed else (403, "forbidden")
     assert (r.status_code, r.json()["error"]) == expected, r.text
@@ -245,6 +274,15 @@ def test_paging_through_models_never_reaches_another_org(org_a, org_b, seeded, r
             break
         params["cursor"] = page["next_cursor"]
     assert seen == ["acme/bbb", "beta/m", "zzz/first"]
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_deliveries_of_another_org_are_never_listed(org_a, org_b, seeded, role):
+    assert [d["id"] for d in org_a.client(role).get("/v1/deliveries").json()["items"]] == [
+        int(seeded.delivery_id)]
+    assert org_b.client(role).get("/v1/deliveries").json()["items"] == []
+    r = org_b.client(role).get("/v1/deliveries", params={"model": MODEL})
+    assert r.status_code == 404
 
 
 def test_whoami_names_the_callers_organisation(org_a, org_b):

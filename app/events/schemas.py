@@ -16,7 +16,8 @@ from app.events.models import RequiredAction
 
 
 class EventPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Every field is always sent: the JSON Schemas (webhooks/schemas/) mark them all required.
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 class ModelRef(EventPayload):

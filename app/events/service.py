@@ -1,5 +1,6 @@
 """Recording events: the transactional outbox. Callers record an event in the same session
-(and so the same transaction) as the change that caused it; nothing is sent from here."""
+(and so the same transaction) as the change that caused it; nothing is sent from here: the
+event's delivery rows and its lineage cascade are written in that same transaction."""
 
 from __future__ import annotations
 
@@ -37,4 +38,15 @@ async def record(
     )
     session.add(event)
     await session.flush()
+    await _propagate(session, event)
     return event
+
+
+async def _propagate(session: AsyncSession, event: Event) -> None:
+    """In the event's transaction: its deliveries to subscribers' endpoints (the outbox), and
+    the lineage cascade to models derived from this one. Imported here: both use this module."""
+    from app.delivery.fanout import fan_out
+    from app.lineage.cascade import cascade
+
+    await fan_out(session, event)
+    await cascade(session, event)

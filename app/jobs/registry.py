@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.acks.service import remind_due
 from app.config import Settings
 from app.crypto import Keyring
 from app.emails.sender import send_due
 from app.jobs.scheduler import Job
+from app.notices.sender import send_due as send_notices
 from app.requests.service import expire_unconfirmed
 
 
@@ -19,4 +21,6 @@ def background_jobs(
         ("emails.send", lambda: send_due(sessionmaker, settings, keyring), poll),
         ("requests.expire", lambda: expire_unconfirmed(sessionmaker),
          settings.housekeeping_seconds),
+        ("notices.send", lambda: send_notices(sessionmaker, settings, keyring), poll),
+        ("acks.remind", lambda: remind_due(sessionmaker, settings, keyring), poll),
     ]

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from app.db import Session
-from app.errors import Conflict, InvalidField, NotFound, TooManyRequests
+from app.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from app.i18n import LANG_COOKIE, LANGUAGES, negotiate, translate
 from app.models_registry import service as registry
 from app.pagination import PageParams
@@ -128,7 +128,7 @@ async def request_submit(request: Request, session: Session, keyring: CurrentKey
                                     {"_form": translate(lang, "err.rate")}, 429)
         response.headers.update(exc.headers or {})
         return response
-    except InvalidField:
+    except InvalidInput:
         return await _form_page(request, session, lang, values,
                                 {"models": translate(lang, "err.models_closed")}, 422)
     days = max(1, round((submitted.expires_at - submitted.cases[0].received_at).total_seconds()

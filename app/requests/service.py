@@ -29,7 +29,7 @@ from app.config import Settings
 from app.crypto import Keyring, Sealed
 from app.db import utcnow
 from app.emails import service as emails
-from app.errors import Conflict, DomainError, InvalidField, NotFound
+from app.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.i18n import MESSAGES, translate
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
@@ -101,7 +101,7 @@ async def _open_models(session: AsyncSession, refs: list[str]) -> list[Model]:
         else:
             found.append(model)
     if missing:
-        raise InvalidField("models", "not accepting requests: " + ", ".join(missing))
+        raise InvalidInput.field("models", "not accepting requests: " + ", ".join(missing))
     return found
 
 

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"  # waiting for its next attempt
+    succeeded = "succeeded"
+    failed = "failed"  # retries exhausted, endpoint gone or disabled
+    replayed = "replayed"  # a failed delivery sent again as a new delivery
+
+
+class ErrorClass(StrEnum):
+    http_status = "http_status"  # answered, but not 2xx
+    redirect = "redirect"  # 3xx: never followed
+    timeout = "timeout"
+    connect_error = "connect_error"
+    dns_error = "dns_error"
+    ssrf_blocked = "ssrf_blocked"  # resolved to a private address at connect time
+    connection_reset = "connection_reset"
+    tls_error = "tls_error"
+    client_error = "client_error"
+
+
+class Delivery(Base):
+    """One event to one endpoint (the outbox rows the worker claims)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # Null for an endpoint test, whose payload is kept on the row instead.
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("events.id"), index=True)
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoints.id"),
+                                                   index=True)
+    subscriber_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subscribers.id"), index=True)
+    # The provider organisation whose event it is (null for tests): scopes the provider API.
+    org_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_attempt_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(32))
+    succeeded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    replay_of: Mapped[int | None] = mapped_column(BigId)
+    lease_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    test_payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DeliveryAttempt(Base):
+    """The log of every attempt: what the endpoint answered, how long it took, what failed."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(BigId, ForeignKey("deliveries.id"), index=True)
+    number: Mapped[int]
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[int]
+    status_code: Mapped[int | None]
+    error_class: Mapped[str | None] = mapped_column(String(32))
+    # The first bytes of the response (the request body is the event: not repeated here).
+    response_body: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]

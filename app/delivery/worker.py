@@ -1,0 +1,437 @@
+"""The delivery worker: claims due deliveries in batches, sends them concurrently with one
+shared aiohttp session, and records the results in batches.
+
+- Bounded concurrency, per-request timeouts, and a separate, smaller lane for endpoints that
+  are already failing: a slow or dead endpoint holds at most its own slot, never the others'.
+- Claims are leases (`FOR UPDATE SKIP LOCKED` on PostgreSQL): several workers share the work,
+  and a crashed worker's rows are taken again once the lease runs out.
+- Connect-time SSRF check: the resolver refuses non-public answers and the connection goes to
+  the checked address; IP literals are checked before connecting. Redirects are never followed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from prometheus_client import Counter, Histogram
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.acks.links import ack_url
+from app.config import Settings
+from app.crypto import Keyring
+from app.db import utcnow
+from app.delivery.models import Delivery, DeliveryAttempt, DeliveryStatus, ErrorClass
+from app.delivery.schedule import backoff, retry_after
+from app.delivery.signing import ServiceKeys, sign_v1, signed_content
+from app.delivery.ssrf import CheckingResolver, Resolver, SSRFBlocked, SystemResolver, is_public
+from app.delivery.ssrf import literal_ip as _literal_ip
+from app.emails import service as emails
+from app.events.models import Event, RequiredAction
+from app.jobs.claim import claim
+from app.subscribers.models import Endpoint, Subscriber
+from app.subscribers.service import contact_email, signing_secrets
+
+log = logging.getLogger(__name__)
+
+BODY_LIMIT = 1024  # bytes of a response kept in the attempt log
+USER_AGENT = "RightsRelay-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
+
+ATTEMPTS = Counter("rr_webhook_attempts_total", "Webhook delivery attempts", ["result"])
+ATTEMPT_SECONDS = Histogram("rr_webhook_attempt_seconds", "Webhook attempt duration",
+                            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+
+
+@dataclass
+class Job:
+    delivery_id: int
+    attempt: int  # this attempt's number, from 1
+    endpoint_id: uuid.UUID
+    subscriber_id: uuid.UUID
+    url: str
+    secrets: list[str]
+    failing: bool
+    msg_id: str
+    event_type: str
+    body: bytes
+    ack_url: str | None
+    lease_owner: str | None = None
+    usable: bool = True  # False: endpoint disabled or removed since the row was written
+
+
+@dataclass
+class Outcome:
+    job: Job
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None = None
+    error: ErrorClass | None = None
+    response_body: str | None = None
+    retry_after: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status_code is not None and \
+            200 <= self.status_code < 300
+
+
+def envelope(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> bytes:
+    """The webhook body, `{"type", "timestamp", "data"}`, as compact JSON."""
+    stamp = occurred_at.isoformat().replace("+00:00", "Z")
+    return json.dumps({"type": event_type, "timestamp": stamp, "data": data},
+                      separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class DeliveryWorker:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                 keyring: Keyring, *, resolver: Resolver | None = None,
+                 keys: ServiceKeys | None = None, batch_size: int = 200,
+                 lease: timedelta | None = None) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.keyring = keyring
+        self.resolver = resolver or SystemResolver()
+        self.keys = keys or ServiceKeys.from_settings(settings)
+        self.concurrency = settings.webhook_concurrency
+        self.batch_size = max(1, min(batch_size, self.concurrency * 2))
+        self.lease = lease or timedelta(seconds=2 * settings.webhook_timeout_seconds + 60)
+        self.capacity = self.concurrency * 2  # claimed and not yet recorded
+        self._healthy = asyncio.Semaphore(self.concurrency)
+        self._failing = asyncio.Semaphore(max(2, self.concurrency // 8))
+        self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._v1a: dict[tuple[str, int], str] = {}
+        self._in_flight = 0
+        self.sent = 0
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def _client(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self.concurrency, limit_per_host=0, ttl_dns_cache=10,
+            resolver=CheckingResolver(self.resolver,
+                                      allow_private=self.settings.allow_private_webhook_targets))
+        timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds,
+                                        sock_connect=self.settings.webhook_connect_timeout_seconds)
+        return aiohttp.ClientSession(connector=connector, timeout=timeout,
+                                     cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                                     headers={"user-agent": USER_AGENT})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then let in-flight requests finish (bounded)."""
+        tasks: set[asyncio.Task[None]] = set()
+        recorder = asyncio.create_task(self._record_loop())
+        async with self._client() as http:
+            while not stop.is_set():
+                room = self.capacity - self._in_flight
+                jobs: list[Job] = []
+                if room >= max(1, self.batch_size // 4):
+                    try:
+                        jobs = await self._claim(min(room, self.batch_size))
+                    except Exception:
+                        log.exception("claiming deliveries failed; trying again")
+                for job in jobs:
+                    self._in_flight += 1
+                    task = asyncio.create_task(self._send(http, job))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                if jobs and len(jobs) >= min(room, self.batch_size):
+                    await asyncio.sleep(0)  # more may be due: claim again at once
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.delivery_poll_seconds)
+            if tasks:
+                await asyncio.wait(tasks, timeout=self.settings.webhook_timeout_seconds + 1)
+                for task in tasks:
+                    task.cancel()
+        await self._outcomes.put(_STOP)
+        await recorder
+
+    async def _claim(self, limit: int) -> list[Job]:
+        now = utcnow()
+        async with self.sessionmaker() as session:
+            ids = await claim(session, Delivery, limit=limit, lease=self.lease,
+                              order_by=Delivery.next_attempt_at,
+                              due=(Delivery.status == DeliveryStatus.pending)
+                              & (Delivery.next_attempt_at <= now))
+            if not ids:
+                return []
+            rows = (await session.execute(
+                select(Delivery, Endpoint).join(Endpoint, Endpoint.id == Delivery.endpoint_id)
+                .where(Delivery.id.in_(ids)))).all()
+            event_ids = {d.event_id for d, _ in rows if d.event_id is not None}
+            events = {e.id: e for e in await session.scalars(
+                select(Event).where(Event.id.in_(event_ids)))} if event_ids else {}
+            await session.commit()
+        bodies: dict[uuid.UUID, bytes] = {}
+        secrets: dict[uuid.UUID, list[str]] = {}
+        jobs: list[Job] = []
+        for delivery, endpoint in rows:
+            usable = endpoint.enabled and endpoint.removed_at is None
+            event = events.get(delivery.event_id) if delivery.event_id else None
+            ack: str | None = None
+            if event is not None:
+                if event.id not in bodies:
+                    bodies[event.id] = envelope(event.type, event.occurred_at, event.data)
+                body, msg_id = bodies[event.id], str(event.id)
+                if event.action != RequiredAction.no_action:
+                    ack = ack_url(self.settings, event.id, delivery.subscriber_id)
+            else:
+                payload = delivery.test_payload or {}
+                body = envelope(delivery.event_type, delivery.created_at, payload)
+                msg_id = str(payload.get("event_id", delivery.id))
+            if usable and endpoint.id not in secrets:
+                secrets[endpoint.id] = signing_secrets(self.keyring, endpoint)
+            jobs.append(Job(
+                delivery_id=delivery.id, attempt=delivery.attempts + 1, endpoint_id=endpoint.id,
+                subscriber_id=delivery.subscriber_id, url=endpoint.url,
+                secrets=secrets.get(endpoint.id, []), failing=endpoint.failing_since is not None,
+                msg_id=msg_id, event_type=delivery.event_type, body=body, ack_url=ack,
+                lease_owner=delivery.lease_owner, usable=usable))
+        return jobs
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def _signature(self, job: Job, timestamp: int, content: bytes) -> str:
+        # Every endpoint of one event signs the same content in a given second: sign it once.
+        key = self.keys.current
+        cached = self._v1a.get((job.msg_id, timestamp))
+        if cached is None:
+            if len(self._v1a) > 50_000:
+                self._v1a.clear()
+            cached = self._v1a[(job.msg_id, timestamp)] = key.sign_v1a(content)
+        return " ".join([*(sign_v1(secret, content) for secret in job.secrets), cached])
+
+    def _headers(self, job: Job, timestamp: int) -> dict[str, str]:
+        content = signed_content(job.msg_id, timestamp, job.body)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": job.msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": self._signature(job, timestamp, content),
+            "rights-relay-event-type": job.event_type,
+            "rights-relay-attempt": str(job.attempt),
+        }
+        if job.ack_url:
+            headers["rights-relay-ack-url"] = job.ack_url
+        return headers
+
+    async def _send(self, http: aiohttp.ClientSession, job: Job) -> None:
+        if not job.usable:
+            await self._outcomes.put(Outcome(job, utcnow(), 0))
+            return
+        lane = self._failing if job.failing else self._healthy
+        async with lane:
+            outcome = Outcome(job, utcnow(), 0)
+            start = time.perf_counter()
+            try:
+                await self._post(http, job, outcome)
+            except SSRFBlocked:
+                outcome.error = ErrorClass.ssrf_blocked
+            except aiohttp.ClientConnectorDNSError as exc:
+                blocked = isinstance(exc.os_error, SSRFBlocked)
+                outcome.error = ErrorClass.ssrf_blocked if blocked else ErrorClass.dns_error
+            except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError):
+                outcome.error = ErrorClass.tls_error
+            except aiohttp.ClientConnectorError:
+                outcome.error = ErrorClass.connect_error
+            except TimeoutError:
+                outcome.error = ErrorClass.timeout
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError,
+                    aiohttp.ClientOSError, ConnectionError):
+                outcome.error = ErrorClass.connection_reset
+            except aiohttp.ClientError:
+                outcome.error = ErrorClass.client_error
+            except Exception:  # never let one endpoint take the worker down
+                log.exception("delivery %s: unexpected error", job.delivery_id)
+                outcome.error = ErrorClass.client_error
+            elapsed = time.perf_counter() - start
+            outcome.duration_ms = int(elapsed * 1000)
+            ATTEMPTS.labels("success" if outcome.ok else (outcome.error or "error")).inc()
+            ATTEMPT_SECONDS.observe(elapsed)
+        await self._outcomes.put(outcome)
+
+    async def _post(self, http: aiohttp.ClientSession, job: Job, outcome: Outcome) -> None:
+        host = urlsplit(job.url).hostname or ""
+        ip = _literal_ip(host)
+        # aiohttp does not resolve IP literals: check them here.
+        if ip is not None and not self.settings.allow_private_webhook_targets \
+                and not is_public(ip):
+            raise SSRFBlocked("a non-public address")
+        headers = self._headers(job, int(time.time()))
+        async with http.post(job.url, data=job.body, headers=headers,
+                             allow_redirects=False) as resp:
+            outcome.status_code = resp.status
+            raw = await resp.content.read(BODY_LIMIT)
+            outcome.response_body = raw.decode("utf-8", "replace") if raw else None
+            outcome.retry_after = resp.headers.get("Retry-After")
+        if 300 <= resp.status < 400:
+            outcome.error = ErrorClass.redirect
+        elif not 200 <= resp.status < 300:
+            outcome.error = ErrorClass.http_status
+
+    # --- recording -------------------------------------------------------------------------
+
+    async def _record_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._outcomes.get()
+            batch: list[Outcome] = []
+            if first is _STOP:
+                stopping = True
+            else:
+                batch.append(first)
+            deadline = time.monotonic() + 0.05
+            while len(batch) < 500:
+                timeout = deadline - time.monotonic()
+                try:
+                    item = (self._outcomes.get_nowait() if timeout <= 0 or stopping
+                            else await asyncio.wait_for(self._outcomes.get(), timeout))
+                except (asyncio.QueueEmpty, TimeoutError):
+                    break
+                if item is _STOP:
+                    stopping = True
+                    continue
+                batch.append(item)
+            if not batch:
+                continue
+            try:
+                await self._record(batch)
+            except Exception:
+                # The leases run out and the deliveries are tried again: at least once.
+                log.exception("recording %d delivery results failed", len(batch))
+            finally:
+                self._in_flight -= len(batch)
+                self.sent += len(batch)
+
+    async def _record(self, batch: list[Outcome]) -> None:
+        for tries in range(3):
+            try:
+                async with self.sessionmaker() as session:
+                    await self._apply(session, batch)
+                    await session.commit()
+                return
+            except IntegrityError:
+                # Rows deleted meanwhile (a subscriber removed, a test wiping tables): drop them.
+                async with self.sessionmaker() as session:
+                    ids = [o.job.delivery_id for o in batch]
+                    alive = set(await session.scalars(select(Delivery.id).where(
+                        Delivery.id.in_(ids))))
+                batch = [o for o in batch if o.job.delivery_id in alive]
+                if not batch or tries == 2:
+                    return
+
+    async def _apply(self, session: AsyncSession, batch: list[Outcome]) -> None:
+        # Only rows this worker still holds: a lease that ran out may have been taken again.
+        rows = await session.execute(select(Delivery.id, Delivery.lease_owner).where(
+            Delivery.id.in_([o.job.delivery_id for o in batch])))
+        held = {(i, owner) for i, owner in rows}
+        batch = [o for o in batch if (o.job.delivery_id, o.job.lease_owner) in held]
+        if not batch:
+            return
+        now = utcnow()
+        scale = self.settings.retry_scale
+        updates: list[dict[str, Any]] = []
+        attempts: list[dict[str, Any]] = []
+        last: dict[uuid.UUID, Outcome] = {}
+        gone: set[uuid.UUID] = set()
+        for o in batch:
+            job = o.job
+            row: dict[str, Any] = {"b_id": job.delivery_id, "b_attempts": job.attempt,
+                                   "b_status": DeliveryStatus.failed.value, "b_next": now,
+                                   "b_code": o.status_code,
+                                   "b_error": o.error.value if o.error else None,
+                                   "b_last": o.started_at, "b_ok_at": None}
+            if not job.usable:
+                row.update(b_attempts=job.attempt - 1, b_error="endpoint_disabled",
+                           b_last=None)
+                updates.append(row)
+                continue
+            next_at: datetime | None = None
+            if o.ok:
+                row.update(b_status=DeliveryStatus.succeeded.value, b_ok_at=now)
+            elif o.status_code == 410:
+                gone.add(job.endpoint_id)
+            else:
+                delay = backoff(job.attempt, scale)
+                if delay is not None:
+                    asked = retry_after(o.retry_after, now)
+                    if asked is not None and asked > delay:
+                        delay = asked
+                    next_at = now + delay
+                    row.update(b_status=DeliveryStatus.pending.value, b_next=next_at)
+            updates.append(row)
+            attempts.append({"delivery_id": job.delivery_id, "number": job.attempt,
+                             "started_at": o.started_at, "duration_ms": o.duration_ms,
+                             "status_code": o.status_code,
+                             "error_class": o.error.value if o.error else None,
+                             "response_body": o.response_body, "next_attempt_at": next_at})
+            last[job.endpoint_id] = o
+        t = Delivery.__table__
+        assert isinstance(t, Table)
+        await session.execute(
+            update(t).where(t.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+                    next_attempt_at=bindparam("b_next"), last_status_code=bindparam("b_code"),
+                    last_error=bindparam("b_error"), last_attempt_at=bindparam("b_last"),
+                    succeeded_at=bindparam("b_ok_at"), lease_until=None, lease_owner=None),
+            updates)
+        if attempts:
+            await session.execute(insert(DeliveryAttempt), attempts)
+        ok = [e for e, o in last.items() if o.ok]
+        failing = [e for e, o in last.items() if not o.ok]
+        if ok:
+            await session.execute(update(Endpoint).where(Endpoint.id.in_(ok))
+                                  .values(failing_since=None, last_success_at=now)
+                                  .execution_options(synchronize_session=False))
+        if failing:
+            await session.execute(update(Endpoint).where(Endpoint.id.in_(failing),
+                                                         Endpoint.failing_since.is_(None))
+                                  .values(failing_since=now)
+                                  .execution_options(synchronize_session=False))
+        for endpoint_id in gone:
+            await self._disable(session, endpoint_id, "the endpoint answered 410 Gone")
+        limit = now - timedelta(hours=self.settings.endpoint_disable_after_hours)
+        if failing:
+            stale = list(await session.scalars(select(Endpoint.id).where(
+                Endpoint.id.in_(failing), Endpoint.enabled.is_(True),
+                Endpoint.failing_since <= limit)))
+            for endpoint_id in stale:
+                await self._disable(session, endpoint_id, "failing without a success for "
+                                    f"{self.settings.endpoint_disable_after_hours:g} hours")
+
+    async def _disable(self, session: AsyncSession, endpoint_id: uuid.UUID, why: str) -> None:
+        """Disable an endpoint, fail its pending deliveries, and email its owner (outbox)."""
+        endpoint = await session.get(Endpoint, endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            return
+        endpoint.enabled = False
+        endpoint.disabled_reason = why
+        endpoint.disabled_at = utcnow()
+        await session.execute(
+            update(Delivery).where(Delivery.endpoint_id == endpoint_id,
+                                   Delivery.status == DeliveryStatus.pending)
+            .values(status=DeliveryStatus.failed, last_error="endpoint_disabled",
+                    lease_until=None, lease_owner=None)
+            .execution_options(synchronize_session=False))
+        subscriber = await session.get(Subscriber, endpoint.subscriber_id)
+        if subscriber is not None:
+            await emails.enqueue(
+                session, self.keyring, to=contact_email(self.keyring, subscriber),
+                kind="endpoint_disabled", lang="en",
+                context={"name": subscriber.name, "url": endpoint.url, "reason": why})
+        log.warning("webhook endpoint %s disabled: %s", endpoint_id, why)
+        await session.flush()
+
+
+_STOP: Any = object()

@@ -1,0 +1,74 @@
+"""Turn notices (written in an event's transaction) into outbox emails."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.acks.links import ack_url
+from app.auth.models import Role, User
+from app.config import Settings
+from app.crypto import Keyring
+from app.db import utcnow
+from app.emails import service as emails
+from app.events.models import Event
+from app.feeds.service import event_read, events_query, summarise
+from app.jobs.claim import claim
+from app.notices.models import Notice, NoticeKind
+from app.subscribers.models import Subscriber
+from app.subscribers.service import contact_email
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=2)
+
+
+async def send_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                   keyring: Keyring, limit: int = 200) -> int:
+    async with sessionmaker() as session:
+        ids = await claim(session, Notice, due=Notice.sent_at.is_(None), limit=limit,
+                          lease=LEASE, order_by=Notice.created_at)
+    done = 0
+    for notice_id in ids:
+        async with sessionmaker() as session:
+            notice = await session.get(Notice, notice_id)
+            if notice is None or notice.sent_at is not None:
+                continue
+            row = (await session.execute(
+                events_query().where(Event.id == notice.event_id))).one_or_none()
+            if row is not None:
+                await _send(session, settings, keyring, notice, row)
+            notice.sent_at = utcnow()
+            notice.lease_until = None
+            notice.lease_owner = None
+            await session.commit()
+            done += 1
+    return done
+
+
+async def _send(session: AsyncSession, settings: Settings, keyring: Keyring, notice: Notice,
+                row: object) -> None:
+    view = event_read(row)
+    summary = summarise(view)
+    base = settings.public_base_url
+    context = {"title": summary.title, "text": summary.text, "event": view,
+               "chain_url": f"{base}/v1/public/events/{view.id}/chain"}
+    if notice.kind == NoticeKind.upstream_remediation and notice.org_id is not None:
+        admins = list(await session.scalars(select(User.email).where(
+            User.org_id == notice.org_id, User.role == Role.admin, User.is_active.is_(True))))
+        for email in admins:
+            await emails.enqueue(session, keyring, to=email, kind="upstream_remediation",
+                                 lang="en", context={**context,
+                                                     "dashboard": f"{base}/dashboard/propagation"},
+                                 org_id=notice.org_id)
+    elif notice.kind == NoticeKind.event_action and notice.subscriber_id is not None:
+        subscriber = await session.get(Subscriber, notice.subscriber_id)
+        if subscriber is not None:
+            await emails.enqueue(session, keyring, to=contact_email(keyring, subscriber),
+                                 kind="event_action", lang="en", context={
+                                     **context, "name": subscriber.name,
+                                     "link": ack_url(settings, view.id, subscriber.id)})
+    else:
+        log.warning("notice %s of kind %s has nobody to tell", notice.id, notice.kind)

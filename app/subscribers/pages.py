@@ -1,0 +1,330 @@
+"""Server-rendered pages for re-users (sign up, confirm, manage by secret link) and the
+provider's propagation dashboard. Plain forms, no JavaScript needed, CSRF on every form."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.datastructures import FormData
+
+from app.acks import service as acks
+from app.acks.models import AckOutcome
+from app.auth import service as auth_service
+from app.db import Session
+from app.delivery import service as deliveries
+from app.delivery.fanout import queue_test
+from app.delivery.models import DeliveryStatus
+from app.delivery.ssrf import UrlProblem, check_url
+from app.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
+from app.events.models import Event, RequiredAction
+from app.feeds.service import event_read, events_query, summarise
+from app.models_registry import service as registry
+from app.models_registry.models import Model
+from app.pagination import PageParams
+from app.requests.deps import CurrentKeyring, CurrentSettings, limit_token_use
+from app.subscribers import service
+from app.subscribers.deps import CurrentResolver
+from app.subscribers.models import Subscriber
+from app.subscribers.router import limit_sign_ups
+from app.subscribers.schemas import EndpointCreate, ModelBody, SubscriberCreate
+from app.subscribers.service import LinkExpired
+from app.web.deps import CurrentUser
+from app.web.templating import render, verify_csrf
+
+router = APIRouter(include_in_schema=False)
+dashboard = APIRouter(include_in_schema=False)
+# Pages whose address is a secret: never sent onwards as a Referer, never cached.
+PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+NOTICES = {
+    "followed": "You now follow the model.",
+    "unfollowed": "You no longer follow the model.",
+    "endpoint_added": "Endpoint added. Its signing secret is shown in the table.",
+    "replayed": "Failed deliveries queued again: {n}.",
+    "replayed_one": "Delivery queued again.",
+    "acknowledged": "Thank you: your acknowledgement is recorded.",
+    "endpoint_removed": "Endpoint removed.",
+    "rotated": "New secret created. The previous one keeps signing during the grace period.",
+    "enabled": "Endpoint enabled.",
+    "test_queued": "Test event queued: see the deliveries below.",
+}
+
+MESSAGES = {
+    "name": "Give the name of your organisation (up to 200 characters, no control characters).",
+    "email": "Give a valid email address: we send a link to confirm it.",
+    "models": "Choose at least one model.",
+    "endpoints": "Each webhook URL must start with https:// and be reachable on the public "
+                 "internet (not a private, loopback or reserved address).",
+}
+
+
+async def _all_models(session: Session) -> list[Model]:
+    return list(await session.scalars(select(Model).order_by(Model.namespace, Model.name)
+                                      .limit(500)))
+
+
+def _text(form: FormData, name: str, limit: int = 5000) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+async def _form(request: Request) -> FormData:
+    form = await request.form(max_files=0, max_fields=200)
+    verify_csrf(request, _text(form, "csrf_token", 200) or None)
+    return form
+
+
+def _message(request: Request, title: str, message: str, status_code: int = 200) -> Response:
+    return render(request, "subscribers/message.html", {"title": title, "message": message},
+                  status_code=status_code)
+
+
+# --- sign up ---------------------------------------------------------------------------------
+
+
+async def _subscribe_page(request: Request, session: Session, values: dict[str, Any],
+                          errors: dict[str, str] | None = None,
+                          status_code: int = 200) -> Response:
+    return render(request, "subscribers/subscribe.html",
+                  {"models": await _all_models(session), "values": values,
+                   "errors": errors or {}}, status_code=status_code)
+
+
+@router.get("/subscribe")
+async def subscribe_form(request: Request, session: Session) -> Response:
+    chosen = [m for m in request.query_params.getlist("model") if len(m) < 200]
+    return await _subscribe_page(request, session, {"name": "", "email": "", "models": chosen,
+                                                    "endpoints": ""})
+
+
+@router.post("/subscribe")
+async def subscribe_submit(request: Request, session: Session, keyring: CurrentKeyring,
+                           settings: CurrentSettings, resolver: CurrentResolver) -> Response:
+    form = await _form(request)
+    name, email = _text(form, "name", 400), _text(form, "email", 400)
+    endpoints = _text(form, "endpoints", 25_000)
+    models = [m for m in form.getlist("models") if isinstance(m, str)][:200]
+    values: dict[str, Any] = {"name": name, "email": email, "models": models,
+                              "endpoints": endpoints}
+    urls = [line.strip() for line in endpoints.splitlines() if line.strip()]
+    errors: dict[str, str] = {}
+    # URLs are checked up front, so one answer names every problem of the form.
+    for url in urls[:10]:
+        try:
+            await check_url(url, resolver, allow_http=settings.allow_http_webhooks,
+                            allow_private=settings.allow_private_webhook_targets)
+        except UrlProblem:
+            errors["endpoints"] = MESSAGES["endpoints"]
+    if len(urls) > 10:
+        errors["endpoints"] = "Give at most 10 webhook URLs."
+    try:
+        await limit_sign_ups(request)
+        body = SubscriberCreate.model_validate({
+            "name": name.strip(), "email": email.strip(), "models": models,
+            "endpoints": [{"url": u} for u in urls]})
+        signup = await service.create(session, keyring, settings, resolver, body)
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err.get("loc") else "name"
+            errors.setdefault(field if field in MESSAGES else "name", MESSAGES.get(field, ""))
+    except InvalidInput as exc:
+        for f in exc.fields:
+            field = f.field.split(".")[0]
+            errors.setdefault(field, MESSAGES.get(field, f.message))
+    except TooManyRequests:
+        errors["_form"] = "Too many attempts from your network. Please wait an hour."
+    if errors:
+        await session.rollback()  # a refused sign-up leaves nothing behind
+        return await _subscribe_page(request, session, values, errors,
+                                     429 if "_form" in errors else 422)
+    return render(request, "subscribers/sent.html", {"expires_at": signup.expires_at},
+                  status_code=202)
+
+
+@router.get("/s/confirm/{token}")
+async def confirm_page(request: Request, token: str) -> Response:
+    # A GET only shows the button: mail scanners following links must not confirm anything.
+    return render(request, "subscribers/confirm.html", {"token": token[:200]}, headers=PRIVATE)
+
+
+@router.post("/s/confirm/{token}")
+async def confirm_submit(request: Request, token: str, session: Session,
+                         keyring: CurrentKeyring, settings: CurrentSettings) -> Response:
+    await _form(request)
+    await limit_token_use(request)
+    try:
+        _, credential = await service.confirm(session, keyring, settings, token[:200])
+    except LinkExpired as exc:
+        return _message(request, "Link expired", exc.detail, 410)
+    except NotFound as exc:
+        return _message(request, "Link not valid", exc.detail, 404)
+    return RedirectResponse(f"/s/manage/{credential}?confirmed=1", status_code=303)
+
+
+# --- the management page ---------------------------------------------------------------------
+
+
+async def _subscriber(request: Request, session: Session, token: str) -> Subscriber:
+    await limit_token_use(request)
+    subscriber = await service.by_token(session, token)
+    if subscriber is None:
+        raise NotFound("This management link is not valid.")
+    return subscriber
+
+
+async def _manage_page(request: Request, session: Session, keyring: CurrentKeyring,
+                       settings: CurrentSettings, subscriber: Subscriber, token: str, *,
+                       notice: str | None = None, errors: dict[str, str] | None = None,
+                       status_code: int = 200) -> Response:
+    endpoints = await service.endpoints_of(session, subscriber.id)
+    items, _ = await deliveries.list_deliveries(session, PageParams(limit=50),
+                                                subscriber_id=subscriber.id)
+    return render(request, "subscribers/manage.html", {
+        "token": token, "subscriber": subscriber,
+        "email": service.contact_email(keyring, subscriber),
+        "models": await service.model_refs(session, subscriber.id),
+        "all_models": await _all_models(session),
+        "endpoints": [(e, service.endpoint_secrets(keyring, e)) for e in endpoints],
+        "urls": {e.id: e.url for e in endpoints},
+        "deliveries": items, "pending": await acks.pending_for(session, settings, subscriber),
+        "outcomes": list(AckOutcome), "notice": notice, "errors": errors or {},
+        "confirmed": request.query_params.get("confirmed") == "1",
+    }, status_code=status_code, headers=PRIVATE)
+
+
+@router.get("/s/manage/{token}")
+async def manage_page(request: Request, token: str, session: Session, keyring: CurrentKeyring,
+                      settings: CurrentSettings) -> Response:
+    try:
+        subscriber = await _subscriber(request, session, token[:200])
+    except NotFound as exc:
+        return _message(request, "Link not valid", exc.detail, 404)
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    count = request.query_params.get("n", "")
+    if notice:
+        notice = notice.format(n=int(count) if count.isdigit() else 0)
+    return await _manage_page(request, session, keyring, settings, subscriber, token,
+                              notice=notice)
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound("That item was not found.") from None
+
+
+@router.post("/s/manage/{token}")
+async def manage_action(request: Request, token: str, session: Session, keyring: CurrentKeyring,
+                        settings: CurrentSettings, resolver: CurrentResolver) -> Response:
+    form = await _form(request)
+    try:
+        subscriber = await _subscriber(request, session, token[:200])
+    except NotFound as exc:
+        return _message(request, "Link not valid", exc.detail, 404)
+    action = _text(form, "action", 40)
+    errors: dict[str, str] = {}
+    try:
+        done = await _act(session, keyring, settings, resolver, subscriber, action, form)
+    except InvalidInput as exc:
+        errors[action] = "; ".join(f.message for f in exc.fields)
+    except ValidationError:
+        errors[action] = ("That value is not valid. Webhook URLs start with https://; models "
+                          "are named namespace/name.")
+    except DomainError as exc:
+        errors[action] = exc.detail
+    if errors:
+        await session.rollback()  # nothing of a refused action stays
+        await session.refresh(subscriber)
+        return await _manage_page(request, session, keyring, settings, subscriber, token,
+                                  errors=errors, status_code=422)
+    # Post/redirect/get: reloading the page never repeats the action.
+    return RedirectResponse(f"/s/manage/{token}?done={done}", status_code=303,
+                            headers=PRIVATE)
+
+
+async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSettings,
+               resolver: CurrentResolver, subscriber: Subscriber, action: str,
+               form: FormData) -> str:
+    if action == "follow":
+        follow = ModelBody.model_validate({"model": _text(form, "model", 200).strip()})
+        await service.add_model(session, subscriber, follow.model)
+        return "followed"
+    if action == "unfollow":
+        unfollow = ModelBody.model_validate({"model": _text(form, "model", 200)})
+        await service.remove_model(session, subscriber, unfollow.model)
+        return "unfollowed"
+    if action == "add_endpoint":
+        body = EndpointCreate.model_validate({"url": _text(form, "url", 2100).strip(),
+                                              "description": None})
+        await service.add_endpoint(session, keyring, settings, resolver, subscriber, body)
+        return "endpoint_added"
+    if action == "replay_failed":
+        try:
+            since = datetime.fromisoformat(_text(form, "since", 40)).replace(tzinfo=UTC)
+        except ValueError:
+            raise Conflict("Give the date and time to replay from.") from None
+        n = await deliveries.replay_failed(session, since, subscriber_id=subscriber.id)
+        return f"replayed&n={n}"
+    if action == "replay":
+        raw = _text(form, "delivery_id", 20)
+        if not raw.isdigit() or not 0 < int(raw) < 2**62:
+            raise NotFound("That delivery was not found.")
+        delivery_id = int(raw)
+        d = await deliveries.get_delivery(session, delivery_id, subscriber_id=subscriber.id)
+        await deliveries.replay_one(session, d)
+        return "replayed_one"
+    if action == "acknowledge":
+        outcome = _text(form, "outcome", 20)
+        if outcome not in {o.value for o in AckOutcome}:
+            raise Conflict("Choose what you did with your copies.")
+        await acks.acknowledge(session, _uuid(_text(form, "event_id", 40)), subscriber,
+                               AckOutcome(outcome), via="page")
+        return "acknowledged"
+    endpoint_id = _uuid(_text(form, "endpoint_id", 40))
+    if action == "remove_endpoint":
+        await service.remove_endpoint(session, subscriber, endpoint_id)
+        return "endpoint_removed"
+    if action == "rotate":
+        await service.rotate_secret(session, keyring, settings, subscriber, endpoint_id)
+        return "rotated"
+    if action == "enable":
+        await service.enable_endpoint(session, settings, resolver, subscriber, endpoint_id)
+        return "enabled"
+    if action == "test":
+        await queue_test(session, await service.get_endpoint(session, subscriber, endpoint_id))
+        return "test_queued"
+    raise NotFound("Unknown action.")
+
+
+# --- the provider's dashboard ----------------------------------------------------------------
+
+
+@dashboard.get("/dashboard/propagation")
+async def propagation_page(request: Request, session: Session, principal: CurrentUser,
+                           keyring: CurrentKeyring) -> Response:
+    models, _ = await registry.list_models(session, principal.org_id, PageParams(limit=200))
+    followers = {v.model.ref: await service.subscribers_of_model(session, keyring, v.model)
+                 for v in models}
+    rows = (await session.execute(
+        events_query().where(Event.org_id == principal.org_id,
+                             Event.action != RequiredAction.no_action)
+        .order_by(Event.position.desc()).limit(20))).all()
+    events = []
+    for row in rows:
+        view = event_read(row)
+        events.append({"view": view, "summary": summarise(view),
+                       "acks": await acks.status(session, row[0])})
+    failed = await deliveries.list_deliveries(session, PageParams(limit=20),
+                                              org_id=principal.org_id,
+                                              status=DeliveryStatus.failed)
+    org = await auth_service.get_org(session, principal.org_id)
+    return render(request, "dashboard/propagation.html", {
+        "principal": principal, "org": org, "followers": followers, "events": events,
+        "failed": failed[0]})

@@ -1,0 +1,131 @@
+"""Several workers share the outbox without sending anything twice; a crashed worker's leases
+run out and another worker takes over; `rights-relay worker` runs on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app.crypto import Keyring
+from app.db import make_engine, make_sessionmaker
+from app.delivery.worker import DeliveryWorker
+from tests.propagation import isolated_server, quick_subscriber
+from tests.receiver import Answer
+from tests.support import create_org, wipe
+
+
+@pytest.fixture(scope="module")
+def iso(tmp_path_factory, smtp):
+    # No worker in the server: the tests run their own.
+    srv, close = isolated_server(str(tmp_path_factory.mktemp("workers")), smtp.port,
+                                 run_delivery_worker=False, webhook_concurrency=4)
+    yield srv
+    close()
+
+
+@pytest.fixture
+def org(iso):
+    o = create_org(iso.settings, iso.url, "wrk")
+    assert o.admin.post("/v1/models", json={"id": "wrk/m", "title": "M"}).status_code == 201
+    yield o
+    o.close()
+    wipe(iso.settings.sync_url)
+
+
+def statuses(settings) -> dict[str, int]:
+    engine = sa.create_engine(settings.sync_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT status, count(*) FROM deliveries GROUP BY status"))
+        out = {s: n for s, n in rows}
+    engine.dispose()
+    return out
+
+
+async def run_workers(settings, workers_until, *workers_args):
+    """Run DeliveryWorkers (each with its own engine, like separate processes) until done()."""
+    engines, workers = [], []
+    for kwargs in workers_args:
+        engine = make_engine(settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        engines.append(engine)
+        workers.append(DeliveryWorker(make_sessionmaker(engine), settings,
+                                      Keyring.from_settings(settings), **kwargs))
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(w.run(stop)) for w in workers]
+    deadline = time.monotonic() + 20
+    while not workers_until() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # let results be recorded
+    stop.set()
+    await asyncio.gather(*tasks)
+    for engine in engines:
+        await engine.dispose()
+    return workers
+
+
+def test_two_workers_share_the_work_and_send_each_delivery_once(iso, org, receiver):
+    paths = [f"/w/{i}" for i in range(30)]
+    for p in paths:
+        receiver.answer(p, Answer(200, delay=0.05))
+    for i in range(0, 30, 10):
+        quick_subscriber(iso.settings, iso.url, ["wrk/m"], [receiver.url(p) for p in paths[i:i + 10]])
+    org.admin.post("/v1/models/wrk/m/versions", json={"label": "v1", "revision": "r"})
+    assert statuses(iso.settings) == {"pending": 30}
+
+    def done() -> bool:
+        return all(receiver.to(p) for p in paths)
+
+    one, two = asyncio.run(run_workers(iso.settings, done, {"batch_size": 5}, {"batch_size": 5}))
+    assert all(len(receiver.to(p)) == 1 for p in paths)
+    assert one.sent + two.sent == 30
+    assert one.sent > 0 and two.sent > 0
+    assert statuses(iso.settings) == {"succeeded": 30}
+
+
+def test_a_crashed_workers_leases_run_out_and_another_worker_delivers(iso, org, receiver):
+    quick_subscriber(iso.settings, iso.url, ["wrk/m"], [receiver.url("/orphan")])
+    org.admin.post("/v1/models/wrk/m/versions", json={"label": "v1", "revision": "r"})
+    lease = timedelta(seconds=0.6)
+
+    async def crash_after_claiming() -> None:
+        engine = make_engine(iso.settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        crashed = DeliveryWorker(make_sessionmaker(engine), iso.settings,
+                                 Keyring.from_settings(iso.settings), lease=lease)
+        assert len(await crashed._claim(10)) == 1  # claimed, then the process "dies"
+        await engine.dispose()
+
+    asyncio.run(crash_after_claiming())
+    claimed_at = time.time()
+    asyncio.run(run_workers(iso.settings, lambda: bool(receiver.to("/orphan")), {}))
+    [hit] = receiver.to("/orphan")
+    assert hit.at - claimed_at >= lease.total_seconds() * 0.9
+    assert statuses(iso.settings) == {"succeeded": 1}
+
+
+def test_the_worker_command_delivers_and_stops_cleanly(iso, org, receiver):
+    quick_subscriber(iso.settings, iso.url, ["wrk/m"], [receiver.url("/cli")])
+    s = iso.settings
+    env = {**os.environ, "RR_DATABASE_URL": s.database_url,
+           "RR_SECRET_KEY": s.secret_key.get_secret_value(), "RR_DATA_DIR": str(s.data_dir),
+           "RR_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true", "RR_ALLOW_HTTP_WEBHOOKS": "true",
+           "RR_DELIVERY_POLL_SECONDS": "0.05", "RR_LOG_LEVEL": "WARNING"}
+    cli = str(Path(sys.executable).parent / "rights-relay")
+    proc = subprocess.Popen([cli, "worker", "--no-jobs"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        org.admin.post("/v1/models/wrk/m/versions", json={"label": "v1", "revision": "r"})
+        receiver.wait_for("/cli", timeout=20)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "delivery worker started" in out and "delivery worker stopped" in out
+    assert statuses(iso.settings) == {"succeeded": 1}
