@@ -187,5 +187,14 @@ def openapi(
     typer.echo(f"wrote {output}")
 
 
+def _add_sub_commands() -> None:
+    from app.audit.cli import audit_cli
+
+    cli.add_typer(audit_cli, name="audit")
+
+
+_add_sub_commands()
+
+
 def main() -> None:
     cli()

@@ -13,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.auth.router import router as auth_router
+from app.cases.pages import router as case_pages
+from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
 from app.crypto import Keyring
 from app.db import make_engine, make_sessionmaker
@@ -25,6 +27,8 @@ from app.models_registry.router import router as models_router
 from app.ops.limits import BodySizeLimitMiddleware
 from app.ops.metrics import MetricsMiddleware
 from app.ops.router import router as ops_router
+from app.remediation.pages import router as remediation_pages
+from app.remediation.router import router as remediations_router
 from app.requests.pages import router as request_pages
 from app.requests.router import router as requests_router
 from app.web.router import router as web_router
@@ -88,7 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                  409: {"model": ErrorRead}})
     app.include_router(public_models_router)
     app.include_router(requests_router)
+    app.include_router(cases_router)
+    app.include_router(remediations_router)
     app.include_router(web_router)
     app.include_router(request_pages)
+    app.include_router(case_pages)
+    app.include_router(remediation_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.cases.reminders import send_deadline_reminders
 from app.config import Settings
 from app.crypto import Keyring
 from app.emails.sender import send_due
@@ -18,4 +19,7 @@ def background_jobs(
     return [
         ("emails.send", lambda: send_due(sessionmaker, settings, keyring), poll),
         ("requests.expire", lambda: expire_unconfirmed(sessionmaker), max(poll, 60.0)),
+        ("cases.deadline_reminders",
+         lambda: send_deadline_reminders(sessionmaker, settings, keyring),
+         settings.reminder_interval_seconds),
     ]
