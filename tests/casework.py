@@ -64,9 +64,20 @@ def seed_case(settings: Settings, models: list[str], *, status: str = "open",
               received_at: datetime | None = None) -> tuple[str, str]:
     """A confirmed case moved to `status` through the real services (no email round trip).
     Returns (reference, status token)."""
+    [seeded] = seed_cases(settings, [dict(models=models, status=status, email=email, kind=kind,
+                                          prompts=prompts, language=language,
+                                          received_at=received_at)])
+    return seeded
+
+
+def seed_cases(settings: Settings, specs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Several cases in one transaction; each spec takes seed_case's keyword arguments."""
     keyring = Keyring.from_settings(settings)
 
-    async def go(session: Any) -> tuple[str, str]:
+    async def one(session: Any, models: list[str], status: str = "open",
+                  email: str = SUBJECT_EMAIL, kind: str = "erasure",
+                  prompts: list[str] | None = None, language: str = "en",
+                  received_at: datetime | None = None) -> tuple[str, str]:
         body = RequestCreate(models=models, kind=kind, name="Jane Doe", email=email,
                              description="My home address.", probe_prompts=prompts or [],
                              language=language)
@@ -82,6 +93,9 @@ def seed_case(settings: Settings, models: list[str], *, status: str = "open",
                          action="case.confirmed")
         await move(session, keyring, case, status)
         return case.reference, token
+
+    async def go(session: Any) -> list[tuple[str, str]]:
+        return [await one(session, **spec) for spec in specs]
 
     return run_async(settings, go)
 

@@ -19,6 +19,7 @@ def verify(
     Exits 0 when every chain is intact, 1 when one is broken or the organisation is unknown."""
     from sqlalchemy import select
 
+    import app.all_models  # noqa: F401  (every table known: column types resolve fully)
     from app.audit.service import chain_length, verify_chain
     from app.auth.models import Organization
     from app.cli import _run_in_session, _settings

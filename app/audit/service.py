@@ -20,9 +20,14 @@ from app.db import utcnow
 GENESIS = "0" * 64
 
 
+def _uuid(value: object) -> str:
+    # Canonical form whatever the driver hands back (a UUID, or the 32-hex text SQLite stores).
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+
+
 def event_hash(e: AuditEvent) -> str:
     payload = {
-        "org_id": str(e.org_id), "seq": e.seq, "case_id": str(e.case_id) if e.case_id else None,
+        "org_id": _uuid(e.org_id), "seq": e.seq, "case_id": _uuid(e.case_id) if e.case_id else None,
         "actor": e.actor, "action": e.action, "from": e.from_status, "to": e.to_status,
         "note": e.note, "details": e.details, "created_at": e.created_at.isoformat(),
         "prev_hash": e.prev_hash,
