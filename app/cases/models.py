@@ -148,6 +148,6 @@ class CaseReminder(Base):
     __tablename__ = "case_reminders"
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
-    day: Mapped[date] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True, index=True)  # "not yet today" lookups
     kind: Mapped[str] = mapped_column(String(16))  # due_soon | overdue
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -49,6 +49,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_reminders_case_id_cases')),
     sa.PrimaryKeyConstraint('case_id', 'day', name=op.f('pk_case_reminders'))
     )
+    with op.batch_alter_table('case_reminders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_reminders_day'), ['day'], unique=False)
+
     op.create_table('remediation_cases',
     sa.Column('remediation_id', sa.Uuid(), nullable=False),
     sa.Column('case_id', sa.Uuid(), nullable=False),
@@ -113,6 +116,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_remediation_cases_case_id'))
 
     op.drop_table('remediation_cases')
+    with op.batch_alter_table('case_reminders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_reminders_day'))
+
     op.drop_table('case_reminders')
     with op.batch_alter_table('remediations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_remediations_status'))
