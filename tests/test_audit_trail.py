@@ -11,16 +11,17 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from app.audit import service as audit
+from app.auth import service as auth
 from app.db import make_engine, make_sessionmaker
+from app.models_registry import service as registry
+from app.models_registry.schemas import ModelCreate
 from tests.casework import model_with_version, seed_cases, sql
 from tests.support import run_async
 
 CLI = [str(Path(sys.executable).parent / "rights-relay")]
-ORG_A = "(SELECT id FROM organizations WHERE slug = 'org-a')"
 
 
 def verify(settings, tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -30,66 +31,91 @@ def verify(settings, tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120)
 
 
-@pytest.fixture
-def trail(settings, org_a, org_b):
-    """Two organisations with audit trails: org_a's has 7 rows, org_b's 3."""
-    model = model_with_version(org_a)
-    seed_cases(settings, [{"models": [model], "status": "accepted", "email": "a@example.org"},
-                          {"models": [model], "status": "in_review", "email": "b@example.org"}])
-    model_with_version(org_b, "beta/chat")
-    seed_cases(settings, [{"models": ["beta/chat"], "status": "in_review"}])
-    [row] = sql(settings, f"SELECT COUNT(*) AS n FROM audit_events WHERE org_id = {ORG_A}")  # noqa: S608
-    assert row["n"] == 7
-    return row["n"]
+def org_with_trail(settings, slug: str) -> None:
+    """An organisation whose audit trail has 7 rows (two cases, worked a little)."""
+
+    async def go(session) -> None:
+        org = await auth.create_org(session, name=slug, slug=slug)
+        await registry.create_model(session, org.id, ModelCreate(id=f"{slug}/chat", title="C"))
+
+    run_async(settings, go)
+    seed_cases(settings, [
+        {"models": [f"{slug}/chat"], "status": "accepted", "email": f"a@{slug}.example"},
+        {"models": [f"{slug}/chat"], "status": "in_review", "email": f"b@{slug}.example"}])
 
 
-def test_an_intact_trail_verifies(settings, tmp_path, trail):
-    p = verify(settings, tmp_path)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines() == ["org-a: 7 rows, chain intact",
-                                     "org-b: 3 rows, chain intact"]
-    p = verify(settings, tmp_path, "--org", "org-b")
-    assert (p.returncode, p.stdout.strip()) == (0, "org-b: 3 rows, chain intact")
-    p = verify(settings, tmp_path, "--org", "nobody")
-    assert p.returncode == 1 and "organisation 'nobody' not found" in p.stderr
-
-
-# Test data only: the f-strings below name org_a's id with a fixed subquery.
+# Each tampering, done directly in the database, and the problem `audit verify` must name.
 TAMPERING = {
-    "modified": ([f"UPDATE audit_events SET note = 'edited' WHERE org_id = {ORG_A} AND seq = 4"],  # noqa: S608
+    "modified": (["UPDATE audit_events SET note = 'edited' WHERE seq = 4 AND org_id = "
+                  "(SELECT id FROM organizations WHERE slug = :slug)"],
                  "row 4: content was modified"),
-    "modified_actor": ([f"UPDATE audit_events SET actor = 'x' WHERE org_id = {ORG_A} AND seq = 6"],  # noqa: S608
+    "modified-actor": (["UPDATE audit_events SET actor = 'x' WHERE seq = 6 AND org_id = "
+                        "(SELECT id FROM organizations WHERE slug = :slug)"],
                        "row 6: content was modified"),
-    "deleted": ([f"DELETE FROM audit_events WHERE org_id = {ORG_A} AND seq = 5"],  # noqa: S608
+    "deleted": (["DELETE FROM audit_events WHERE seq = 5 AND org_id = "
+                 "(SELECT id FROM organizations WHERE slug = :slug)"],
                 "row 6: expected row 5, found 6 (missing or reordered rows)"),
-    "deleted_last": ([f"DELETE FROM audit_events WHERE org_id = {ORG_A} AND seq = 7"],  # noqa: S608
+    "deleted-last": (["DELETE FROM audit_events WHERE seq = 7 AND org_id = "
+                      "(SELECT id FROM organizations WHERE slug = :slug)"],
                      "row 6: the chain should end at row 7"),
-    "reordered": ([f"UPDATE audit_events SET seq = -1 WHERE org_id = {ORG_A} AND seq = 3",  # noqa: S608
-                   f"UPDATE audit_events SET seq = 3 WHERE org_id = {ORG_A} AND seq = 4",  # noqa: S608
-                   f"UPDATE audit_events SET seq = 4 WHERE org_id = {ORG_A} AND seq = -1"],  # noqa: S608
+    "reordered": (["UPDATE audit_events SET seq = -1 WHERE seq = 3 AND org_id = "
+                   "(SELECT id FROM organizations WHERE slug = :slug)",
+                   "UPDATE audit_events SET seq = 3 WHERE seq = 4 AND org_id = "
+                   "(SELECT id FROM organizations WHERE slug = :slug)",
+                   "UPDATE audit_events SET seq = 4 WHERE seq = -1 AND org_id = "
+                   "(SELECT id FROM organizations WHERE slug = :slug)"],
                   "row 3: does not link to the previous row"),
-    "head_deleted": ([f"DELETE FROM audit_heads WHERE org_id = {ORG_A}"],  # noqa: S608
+    "head-deleted": (["DELETE FROM audit_heads WHERE org_id = "
+                      "(SELECT id FROM organizations WHERE slug = :slug)"],
                      "row 7: the chain's head record is missing"),
 }
 
 
-@pytest.mark.parametrize("tampering", TAMPERING)
-def test_tampering_is_detected(settings, tmp_path, trail, tampering):
-    statements, problem = TAMPERING[tampering]
-    for statement in statements:
-        sql(settings, statement)
+def problems_by_org(stderr: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in stderr.splitlines():
+        if line.endswith("rows)") and "BROKEN" in line:
+            current = line.split(":")[0]
+            found[current] = []
+        elif line.startswith("  ") and current:
+            found[current].append(line.strip())
+    return found
+
+
+def test_audit_verify_finds_every_kind_of_tampering_and_names_the_rows(settings, tmp_path):
+    for slug in ("intact", *TAMPERING):
+        org_with_trail(settings, slug)
+    p = verify(settings, tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert sorted(p.stdout.splitlines()) == sorted(
+        f"{slug}: 7 rows, chain intact" for slug in ("intact", *TAMPERING))
+
+    for slug, (statements, _) in TAMPERING.items():
+        for statement in statements:
+            sql(settings, statement, slug=slug)
     p = verify(settings, tmp_path)
     assert p.returncode == 1, p.stdout
-    assert "org-a: audit trail BROKEN" in p.stderr
-    assert any(line.startswith(f"  {problem}") for line in p.stderr.splitlines()), p.stderr
-    assert "the audit trail was tampered with or damaged" in p.stderr
-    assert "org-b: 3 rows, chain intact" in p.stdout  # the other chain is untouched
+    assert p.stdout.strip() == "intact: 7 rows, chain intact"  # other chains are untouched
+    assert p.stderr.splitlines()[-1] == "error: the audit trail was tampered with or damaged"
+    found = problems_by_org(p.stderr)
+    assert set(found) == set(TAMPERING)
+    for slug, (_, problem) in TAMPERING.items():
+        assert any(line.startswith(problem) for line in found[slug]), (slug, found[slug])
+
+    p = verify(settings, tmp_path, "--org", "intact")
+    assert (p.returncode, p.stdout.strip()) == (0, "intact: 7 rows, chain intact")
+    p = verify(settings, tmp_path, "--org", "reordered")
+    assert p.returncode == 1 and "reordered: audit trail BROKEN" in p.stderr
+    p = verify(settings, tmp_path, "--org", "nobody")
+    assert p.returncode == 1 and "organisation 'nobody' not found" in p.stderr
 
 
-def test_the_export_reports_a_broken_chain(settings, org_a, trail):
-    ref = sql(settings, f"SELECT reference FROM cases WHERE org_id = {ORG_A}")[0]["reference"]  # noqa: S608
+def test_the_export_reports_a_broken_chain(settings, org_a):
+    model = model_with_version(org_a)
+    [(ref, _)] = seed_cases(settings, [{"models": [model], "status": "accepted"}])
     assert org_a.admin.get(f"/v1/cases/{ref}/export").json()["audit_chain"]["intact"] is True
-    sql(settings, TAMPERING["modified"][0][0])
+    sql(settings, TAMPERING["modified"][0][0], slug="org-a")
     assert org_a.admin.get(f"/v1/cases/{ref}/export").json()["audit_chain"]["intact"] is False
 
 
@@ -108,8 +134,9 @@ def test_concurrent_api_actions_keep_the_chain_whole(settings, org_a):
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(act, refs)) == [200200] * 12
     assert run_async(settings, lambda s: audit.verify_chain(s, org_a.id)) == []
-    query = f"SELECT seq FROM audit_events WHERE org_id = {ORG_A} ORDER BY seq"  # noqa: S608
-    seqs = [r["seq"] for r in sql(settings, query)]
+    seqs = [r["seq"] for r in sql(
+        settings, "SELECT seq FROM audit_events WHERE org_id = "
+                  "(SELECT id FROM organizations WHERE slug = :slug) ORDER BY seq", slug="org-a")]
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == 12 * 2 + 12 * 2
 
 
@@ -135,6 +162,7 @@ def test_concurrent_appends_from_separate_replicas_keep_the_chain_whole(settings
 
     asyncio.run(go())
     assert run_async(settings, lambda s: audit.verify_chain(s, org_a.id)) == []
-    rows = sql(settings, f"SELECT seq, actor FROM audit_events WHERE org_id = {ORG_A}")  # noqa: S608
+    rows = sql(settings, "SELECT seq, actor FROM audit_events WHERE org_id = "
+                         "(SELECT id FROM organizations WHERE slug = :slug)", slug="org-a")
     assert sorted(r["seq"] for r in rows) == list(range(1, 21))
     assert {r["actor"] for r in rows} == {f"replica-{i}" for i in range(20)}

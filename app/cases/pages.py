@@ -63,28 +63,28 @@ def friendly(exc: ValidationError) -> str:
     """One sentence per problem, naming the field; never the input (it may be personal data)."""
     parts = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err.get("loc", ())).replace("_", " ")
+        where = ".".join(str(p) for p in err.get("loc", ())).replace("_", " ")
         message = str(err.get("msg", "")).removeprefix("Value error, ")
         kind = err.get("type", "")
         if kind in ("missing", "string_too_short"):
             message = "this is required"
-        parts.append(f"{field.capitalize()}: {message}." if field else f"{message.capitalize()}.")
+        parts.append(f"{where.capitalize()}: {message}." if where else f"{message.capitalize()}.")
     return " ".join(parts)
 
 
-async def _form(request: Request) -> FormData:
+async def read_form(request: Request) -> FormData:
     form = await request.form(max_files=0, max_fields=1000)
     token = form.get("csrf_token")
     verify_csrf(request, token if isinstance(token, str) else None)
     return form
 
 
-def _text(form: FormData, name: str) -> str | None:
+def field(form: FormData, name: str) -> str | None:
     value = form.get(name)
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _texts(form: FormData, name: str) -> list[str]:
+def fields(form: FormData, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str)]
 
 
@@ -142,11 +142,11 @@ async def queue(request: Request, session: Session, principal: CurrentUser) -> R
 @router.post("/dashboard/cases/bulk")
 async def queue_bulk(request: Request, session: Session, principal: CurrentUser,
                      keyring: CurrentKeyring, settings: CurrentSettings) -> Response:
-    form = await _form(request)
-    values = {"action": _text(form, "action"), "references": _texts(form, "references"),
-              "assignee": _text(form, "assignee"), "note": _text(form, "note")}
+    form = await read_form(request)
+    values = {"action": field(form, "action"), "references": fields(form, "references"),
+              "assignee": field(form, "assignee"), "note": field(form, "note")}
     if values["action"] == "reject":
-        values |= {"ground": _text(form, "ground"), "explanation": _text(form, "explanation")}
+        values |= {"ground": field(form, "ground"), "explanation": field(form, "explanation")}
     if not values["references"]:
         return await _queue_page(request, session, principal,
                                  error="Select at least one case.", status_code=422)
@@ -191,30 +191,30 @@ async def case_page(request: Request, reference: str, session: Session, principa
 
 
 def _body(action: str, form: FormData) -> BaseModel:
-    note = _text(form, "note")
+    note = field(form, "note")
     if action == "review":
         return NoteBody(note=note)
     if action == "assign":
-        return AssignmentBody(assignee=_text(form, "assignee"), note=note)
+        return AssignmentBody(assignee=field(form, "assignee"), note=note)
     if action == "ask":
-        return InformationRequestBody.model_validate({"question": _text(form, "question"),
+        return InformationRequestBody.model_validate({"question": field(form, "question"),
                                                       "note": note})
     if action == "decide":
-        outcome = _text(form, "outcome")
+        outcome = field(form, "outcome")
         reject = outcome == "reject"
         return DecisionBody.model_validate({
-            "outcome": outcome, "note": note, "ground": _text(form, "ground") if reject else None,
-            "explanation": _text(form, "explanation")})
+            "outcome": outcome, "note": note, "ground": field(form, "ground") if reject else None,
+            "explanation": field(form, "explanation")})
     if action == "extend":
-        return ExtensionBody.model_validate({"months": _text(form, "months"),
-                                             "reason": _text(form, "reason")})
+        return ExtensionBody.model_validate({"months": field(form, "months"),
+                                             "reason": field(form, "reason")})
     if action == "duplicate":
-        return DuplicateBody.model_validate({"of": (_text(form, "of") or "").upper(),
+        return DuplicateBody.model_validate({"of": (field(form, "of") or "").upper(),
                                              "note": note})
     results = []
     for index in range(10):
         if f"probe-{index}-reproduced" in form:
-            results.append({"index": index, "result": _text(form, f"probe-{index}-result"),
+            results.append({"index": index, "result": field(form, f"probe-{index}-result"),
                             "reproduced": form.get(f"probe-{index}-reproduced") == "yes"})
     return ClosureBody.model_validate({"probe_results": results, "note": note})
 
@@ -252,7 +252,7 @@ DONE = {"review": "review", "assign": "assigned", "ask": "asked", "decide": "dec
 async def case_action(request: Request, reference: str, action: str, session: Session,
                       principal: CurrentUser, keyring: CurrentKeyring,
                       settings: CurrentSettings) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     if action == "export":
         return await _export(session, keyring, principal, reference)
     if action not in DONE:

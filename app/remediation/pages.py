@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from app.cases.lifecycle import Actor
-from app.cases.pages import _form, _text, _texts, friendly
+from app.cases.pages import field, fields, friendly, read_form
 from app.cases.service import case_reads
 from app.db import Session, utcnow
 from app.errors import BadRequest, DomainError, NotFound
@@ -76,11 +76,11 @@ async def plan_page(request: Request, session: Session, principal: CurrentUser) 
 
 @router.post("/dashboard/remediations")
 async def plan_submit(request: Request, session: Session, principal: CurrentUser) -> Response:
-    form = await _form(request)
-    model_ref = _text(form, "model")
-    values = {"model": model_ref, "method": _text(form, "method"),
-              "cases": _texts(form, "cases"), "replaces": _texts(form, "replaces"),
-              "description": _text(form, "description")}
+    form = await read_form(request)
+    model_ref = field(form, "model")
+    values = {"model": model_ref, "method": field(form, "method"),
+              "cases": fields(form, "cases"), "replaces": fields(form, "replaces"),
+              "description": field(form, "description")}
     try:
         body = RemediationCreate.model_validate(values)
         r = await service.plan(session, Actor.of(principal), principal.org_id, body)
@@ -112,9 +112,9 @@ async def remediation_page(request: Request, remediation_id: str, session: Sessi
 @router.post("/dashboard/remediations/{remediation_id}/cancel")
 async def cancel_submit(request: Request, remediation_id: str, session: Session,
                         principal: CurrentUser, keyring: CurrentKeyring) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     r = await service.get_remediation(session, principal.org_id, _id(remediation_id), lock=True)
-    note = _text(form, "note")
+    note = field(form, "note")
     try:
         if note is not None and (len(note) > 2000 or "\x00" in note):
             raise BadRequest("The note is too long or holds characters that cannot be stored.")
