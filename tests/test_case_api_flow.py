@@ -4,13 +4,23 @@ progress and the fixed version; staff close with the probe results; the subject 
 
 from __future__ import annotations
 
+import logging
+
 from app.auth.tokens import digest
-from tests.casework import PROMPTS, SUBJECT_EMAIL, events, file_and_confirm, model_with_version
+from tests.casework import (
+    PROMPTS,
+    SUBJECT_EMAIL,
+    events,
+    file_and_confirm,
+    model_with_version,
+    sql,
+)
 from tests.mail import body
 
 
 def test_a_request_from_confirmation_to_closure_through_the_api(server, client, mailbox,
-                                                                 org_a, settings):
+                                                                 org_a, settings, caplog):
+    caplog.set_level(logging.INFO)
     model = model_with_version(org_a)
     [ref], status_link = file_and_confirm(client, mailbox, [model], prompts=PROMPTS)
     token = status_link.rsplit("/", 1)[1]
@@ -117,3 +127,12 @@ def test_a_request_from_confirmation_to_closure_through_the_api(server, client, 
                for n in record["record"]["notifications"])
     assert record["record"]["timeline"][-1]["action"] == "case.exported"
     assert record["record"]["decision_detail"]["outcome"] == "accepted"
+
+    # Nothing about the subject in the logs or the audit trail (references and facts only).
+    trail = str(sql(settings, "SELECT actor, action, note, details FROM audit_events"))
+    logged = "\n".join(r.getMessage() for r in caplog.records
+                       if not r.name.startswith("mail.log"))  # the test's own SMTP server
+    for personal in ("Jane", SUBJECT_EMAIL, "Lyon", "home address", PROMPTS[0][:20],
+                     "Where does"):
+        assert personal not in logged, personal
+        assert personal not in trail, personal
