@@ -3,7 +3,7 @@
 from app.acks.models import Acknowledgement, AckReminder
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import ApiKey, Organization, User, WebSession
-from app.cases.models import Case, CaseMessage, CaseModel, Confirmation
+from app.cases.models import Case, CaseMessage, CaseModel, CaseReminder, Confirmation
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.emails.models import OutboundEmail
@@ -11,11 +11,13 @@ from app.events.models import Event
 from app.models_registry.models import Model, ModelVersion
 from app.notices.models import Notice
 from app.ratelimit.models import RateCounter
+from app.remediation.models import Remediation, RemediationCase
 from app.subscribers.models import Endpoint, Subscriber, Subscription
 
 __all__ = [
     "AckReminder", "Acknowledgement", "ApiKey", "AuditEvent", "AuditHead", "Base", "Case",
-    "CaseMessage", "CaseModel", "Confirmation", "Delivery", "DeliveryAttempt", "Endpoint", "Event",
-    "Model", "ModelVersion", "Notice", "Organization", "OutboundEmail", "RateCounter", "Subscriber",
-    "Subscription", "User", "WebSession",
+    "CaseMessage", "CaseModel", "CaseReminder", "Confirmation", "Delivery", "DeliveryAttempt",
+    "Endpoint", "Event", "Model", "ModelVersion", "Notice", "Organization", "OutboundEmail",
+    "RateCounter", "Remediation", "RemediationCase", "Subscriber", "Subscription", "User",
+    "WebSession",
 ]

@@ -236,6 +236,13 @@ def webhook_schemas(
 
     for path in write_schemas(output):
         typer.echo(f"wrote {path}")
+def _add_sub_commands() -> None:
+    from app.audit.cli import audit_cli
+
+    cli.add_typer(audit_cli, name="audit")
+
+
+_add_sub_commands()
 
 
 def main() -> None:

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     housekeeping_seconds: float = 60.0
     # Multiplies every retry delay; tests shrink it to see retries happen in seconds.
     retry_scale: float = 1.0
+    # How often the deadline reminder job looks for cases due soon or overdue (each case is
+    # reminded about at most once a day, however often it runs).
+    reminder_interval_seconds: float = Field(default=3600.0, gt=0)
 
     max_body_bytes: int = 1_000_000
     session_max_age_seconds: int = 12 * 3600

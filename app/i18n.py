@@ -97,6 +97,31 @@ MESSAGES: dict[str, dict[str, str]] = {
         "step.case.withdrawn": "You withdrew your request.",
         "step.case.expired": "The request expired because it was never confirmed.",
         "step.case.extended": "The provider extended the deadline.",
+        "step.case.review_resumed": "The provider resumed reviewing your request.",
+        "step.case.remediation_stopped": "The fix of the model stopped; the provider will plan "
+                                         "it again.",
+        "step.case.partly_remediated": "One of the models was fixed; the others are still to "
+                                       "be fixed.",
+        "status.decision": "The provider's decision",
+        "status.explanation": "The provider's explanation:",
+        "status.extension": "The provider extended the deadline by {months} month(s). Reason "
+                            "given:",
+        "status.fixed": "Versions of the model released without your data",
+        "status.closed": "Your request was closed on {date}.",
+        "decision.accepted": "Your request was accepted. The provider will fix the model and "
+                             "tell you when a version without your data is released.",
+        "decision.rejected": "Your request was rejected.",
+        "ground.art17_3_exception": "Reason: an exception to the right to erasure applies (GDPR "
+                                    "Article 17(3), for example freedom of expression or a "
+                                    "legal obligation).",
+        "ground.art21_1_compelling_grounds": "Reason: the provider has compelling legitimate "
+                                             "grounds which override your interests, rights and "
+                                             "freedoms (GDPR Article 21(1)).",
+        "ground.manifestly_unfounded_or_excessive": "Reason: the request is manifestly "
+                                                    "unfounded or excessive (GDPR Article "
+                                                    "12(5)).",
+        "ground.cannot_identify": "Reason: the provider cannot identify you in the data of the "
+                                  "model (GDPR Articles 11(2) and 12(2)).",
         "step.other": "The request was updated.",
         "link.invalid": "This link is not valid. Check that you copied all of it.",
         "link.used": "This request is already confirmed. The link to follow it is in your receipt email.",
@@ -195,6 +220,33 @@ MESSAGES: dict[str, dict[str, str]] = {
         "step.case.withdrawn": "Vous avez retiré votre demande.",
         "step.case.expired": "La demande a expiré faute de confirmation.",
         "step.case.extended": "Le fournisseur a prolongé le délai de réponse.",
+        "step.case.review_resumed": "Le fournisseur a repris l'examen de votre demande.",
+        "step.case.remediation_stopped": "La correction du modèle s'est interrompue ; le "
+                                         "fournisseur la planifiera à nouveau.",
+        "step.case.partly_remediated": "L'un des modèles a été corrigé ; les autres restent à "
+                                       "corriger.",
+        "status.decision": "La décision du fournisseur",
+        "status.explanation": "L'explication du fournisseur :",
+        "status.extension": "Le fournisseur a prolongé le délai de {months} mois. Motif "
+                            "indiqué :",
+        "status.fixed": "Versions du modèle publiées sans vos données",
+        "status.closed": "Votre demande a été clôturée le {date}.",
+        "decision.accepted": "Votre demande a été acceptée. Le fournisseur va corriger le "
+                             "modèle et vous informera de la publication d'une version sans "
+                             "vos données.",
+        "decision.rejected": "Votre demande a été refusée.",
+        "ground.art17_3_exception": "Motif : une exception au droit à l'effacement s'applique "
+                                    "(article 17, paragraphe 3, du RGPD, par exemple la liberté "
+                                    "d'expression ou une obligation légale).",
+        "ground.art21_1_compelling_grounds": "Motif : le fournisseur a des motifs légitimes et "
+                                             "impérieux qui prévalent sur vos intérêts, droits "
+                                             "et libertés (article 21, paragraphe 1, du RGPD).",
+        "ground.manifestly_unfounded_or_excessive": "Motif : la demande est manifestement "
+                                                    "infondée ou excessive (article 12, "
+                                                    "paragraphe 5, du RGPD).",
+        "ground.cannot_identify": "Motif : le fournisseur n'est pas en mesure de vous identifier "
+                                  "dans les données du modèle (articles 11, paragraphe 2, et 12, "
+                                  "paragraphe 2, du RGPD).",
         "step.other": "La demande a été mise à jour.",
         "link.invalid": "Ce lien n'est pas valide. Vérifiez que vous l'avez copié en entier.",
         "link.used": "Cette demande est déjà confirmée. Le lien pour la suivre figure dans votre "

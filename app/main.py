@@ -16,6 +16,8 @@ from app.acks.pages import router as ack_pages
 from app.acks.router import public as acks_public_router
 from app.acks.router import router as acks_router
 from app.auth.router import router as auth_router
+from app.cases.pages import router as case_pages
+from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
 from app.crypto import Keyring
 from app.db import make_engine, make_sessionmaker
@@ -38,6 +40,8 @@ from app.ops.limits import BodySizeLimitMiddleware
 from app.ops.metrics import MetricsMiddleware
 from app.ops.query import reject_unknown_query_params
 from app.ops.router import router as ops_router
+from app.remediation.pages import router as remediation_pages
+from app.remediation.router import router as remediations_router
 from app.requests.pages import router as request_pages
 from app.requests.router import router as requests_router
 from app.subscribers.pages import dashboard as propagation_pages
@@ -128,10 +132,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feeds_router)
     app.include_router(webhook_keys_router)
     app.include_router(requests_router)
+    app.include_router(cases_router)
+    app.include_router(remediations_router)
     app.include_router(web_router)
     app.include_router(request_pages)
     app.include_router(subscriber_pages)
     app.include_router(ack_pages)
     app.include_router(propagation_pages)
+    app.include_router(case_pages)
+    app.include_router(remediation_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

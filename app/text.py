@@ -11,6 +11,7 @@ import re
 from typing import Annotated
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
 ONE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -32,3 +33,21 @@ def has_control_characters(value: str) -> bool:
 
 OneLine = Annotated[str, Field(pattern=ONE_LINE_PATTERN)]
 MultiLine = Annotated[str, Field(pattern=TEXT_PATTERN)]
+
+
+NOT_NULL: JsonDict = {"not": {"type": "null"}}
+
+
+def when(field: str, value: str, required: list[str],
+         otherwise_null: list[str] | None = None) -> JsonDict:
+    """JSON Schema for a rule a model validator enforces: when `field` is `value`, these fields
+    must be given (not null); otherwise those must be left out or null. Published in the
+    OpenAPI schema so clients (and generated tests) see the rule."""
+    rule: JsonDict = {
+        "if": {"properties": {field: {"const": value}}, "required": [field]},
+        "then": {"required": list(required),
+                 "properties": {name: NOT_NULL for name in required}},
+    }
+    if otherwise_null:
+        rule["else"] = {"properties": {name: {"type": "null"} for name in otherwise_null}}
+    return rule

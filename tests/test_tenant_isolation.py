@@ -19,14 +19,17 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.casework import seed_cases
 from tests.propagation import quick_subscriber
 
 ALL_ROLES = ("admin", "reviewer", "pipeline")
 RELEASE_ROLES = ("admin", "pipeline")
 ADMIN_ONLY = ("admin",)
+STAFF = ("admin", "reviewer")
 
 MODEL = "acme/base"  # org_a's model, with version "v1"
 GHOST_MODEL = "acme/no-such-model"  # exists nowhere
+GHOST_REFERENCE = "RR-0000-0000"  # no such case
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,8 @@ class Endpoint:
     method: str
     path: str  # the route's own template
     allowed: tuple[str, ...]  # roles that may call it in their own organisation
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None  # string values may name path parameters: "{earlier}"
+    case: str = "open"  # for {reference}: which of org_a's seeded cases it names
 
 
 # Bodies are valid and would change org_a's data if the call went through.
@@ -50,6 +54,26 @@ RESOURCE_ENDPOINTS: dict[str, Endpoint] = {
     "update_version": Endpoint("PATCH", "/v1/models/{namespace}/{name}/versions/{label}",
                                RELEASE_ROLES, {"status": "withdrawn"}),
     "revoke_api_key": Endpoint("POST", "/v1/api-keys/{key_id}/revoke", ADMIN_ONLY),
+    "get_case": Endpoint("GET", "/v1/cases/{reference}", STAFF),
+    "export_case": Endpoint("GET", "/v1/cases/{reference}/export", STAFF),
+    "start_review": Endpoint("POST", "/v1/cases/{reference}/review", STAFF, {"note": "mine"}),
+    "assign_case": Endpoint("POST", "/v1/cases/{reference}/assignment", STAFF,
+                            {"assignee": "admin@org-a.example"}),
+    "request_information": Endpoint("POST", "/v1/cases/{reference}/information-request", STAFF,
+                                    {"question": "Who are you?"}, case="in_review"),
+    "decide_case": Endpoint("POST", "/v1/cases/{reference}/decision", STAFF,
+                            {"outcome": "reject", "ground": "cannot_identify",
+                             "explanation": "No."}, case="in_review"),
+    "extend_deadline": Endpoint("POST", "/v1/cases/{reference}/extension", STAFF,
+                                {"months": 2, "reason": "Busy."}),
+    "mark_duplicate": Endpoint("POST", "/v1/cases/{reference}/duplicate", STAFF,
+                               {"of": "{earlier}"}),
+    "close_case": Endpoint("POST", "/v1/cases/{reference}/closure", STAFF, {}, case="rejected"),
+    "get_remediation": Endpoint("GET", "/v1/remediations/{remediation_id}", ALL_ROLES),
+    "report_remediation": Endpoint("POST", "/v1/remediations/{remediation_id}/report",
+                                   RELEASE_ROLES, {"status": "running", "progress": 10}),
+    "cancel_remediation": Endpoint("POST", "/v1/remediations/{remediation_id}/cancel", STAFF,
+                                   {"note": "stop"}),
     "list_model_subscribers": Endpoint("GET", "/v1/models/{namespace}/{name}/subscribers",
                                        ALL_ROLES),
     "get_event_acknowledgements": Endpoint("GET", "/v1/events/{event_id}/acknowledgements",
@@ -87,12 +111,28 @@ LIST_ENDPOINTS: dict[str, Listing] = {
 @dataclass
 class Seeded:
     key_id: str  # org_a's pipeline key
-    event_id: str = ""  # the release of MODEL v1
-    delivery_id: str = ""  # its (finished) webhook delivery to a subscriber
+    cases: dict[str, str]  # org_a's cases by status: open, in_review, rejected, earlier
+    remediation_id: str  # org_a's planned remediation
+    event_id: str  # the release of MODEL v1
+    delivery_id: str  # its (finished) webhook delivery to a subscriber
+
+    def params(self, endpoint: Endpoint, ghost: bool = False) -> dict[str, str]:
+        """The path (and body) parameters naming org_a's resources, or resources that do not
+        exist anywhere."""
+        if ghost:
+            return {"namespace": GHOST_MODEL.split("/")[0], "name": GHOST_MODEL.split("/")[1],
+                    "label": "v1", "key_id": str(uuid.uuid4()), "reference": GHOST_REFERENCE,
+                    "earlier": GHOST_REFERENCE, "remediation_id": str(uuid.uuid4()),
+                    "event_id": str(uuid.uuid4()),
+                    "delivery_id": str(uuid.uuid4().int % 10**12 + 10**6)}
+        return {"namespace": MODEL.split("/")[0], "name": MODEL.split("/")[1], "label": "v1",
+                "key_id": self.key_id, "reference": self.cases[endpoint.case],
+                "earlier": self.cases["earlier"], "remediation_id": self.remediation_id,
+                "event_id": self.event_id, "delivery_id": self.delivery_id}
 
 
 @pytest.fixture
-def seeded(org_a, server, receiver) -> Seeded:
+def seeded(org_a, settings, server, receiver) -> Seeded:
     c = org_a.admin
     assert c.post("/v1/models", json={"id": "acme/parent", "title": "Parent"}).status_code == 201
     r = c.post("/v1/models", json={"id": MODEL, "title": "Base", "licence": "mit",
@@ -111,8 +151,16 @@ def seeded(org_a, server, receiver) -> Seeded:
         if delivery["status"] == "succeeded":
             break
         time.sleep(0.02)
-    return Seeded(key_id=keys["pipeline"], event_id=hit.headers["webhook-id"],
-                  delivery_id=str(delivery["id"]))
+    seeded = seed_cases(settings, [
+        {"models": [MODEL], "status": status, "email": f"{status}@example.org"}
+        for status in ("open", "in_review", "rejected", "open", "accepted")])
+    cases = dict(zip(("open", "in_review", "rejected", "earlier", "accepted"),
+                     (ref for ref, _ in seeded), strict=True))
+    r = c.post("/v1/remediations", json={"model": MODEL, "method": "unlearning",
+                                         "cases": [cases["accepted"]]})
+    assert r.status_code == 201, r.text
+    return Seeded(key_id=keys["pipeline"], cases=cases, remediation_id=r.json()["id"],
+                  event_id=hit.headers["webhook-id"], delivery_id=str(delivery["id"]))
 
 
 def snapshot(org) -> dict[str, Any]:
@@ -122,22 +170,19 @@ def snapshot(org) -> dict[str, Any]:
     versions = {m["id"]: c.get(f"/v1/models/{m['id']}/versions").json() for m in models}
     keys = [{k: v for k, v in key.items() if k != "last_used_at"}
             for key in c.get("/v1/api-keys").json()]
-    return {"models": models, "versions": versions, "keys": keys}
+    cases = c.get("/v1/cases", params={"limit": 200}).json()["items"]
+    # Without the emails: the sender marks them sent in the background.
+    details = [{k: v for k, v in c.get(f"/v1/cases/{case['reference']}").json().items()
+                if k != "notifications"} for case in cases]
+    remediations = c.get("/v1/remediations", params={"limit": 200}).json()["items"]
+    return {"models": models, "versions": versions, "keys": keys, "cases": details,
+            "remediations": remediations}
 
 
-def url(endpoint: Endpoint, model: str, ids: Seeded) -> str:
-    namespace, name = model.split("/")
-    return endpoint.path.format(namespace=namespace, name=name, label="v1", key_id=ids.key_id,
-                                event_id=ids.event_id, delivery_id=ids.delivery_id)
-
-
-def call(c: httpx.Client, endpoint: Endpoint, model: str, ids: Seeded) -> httpx.Response:
-    return c.request(endpoint.method, url(endpoint, model, ids), json=endpoint.body)
-
-
-def ghost_ids() -> Seeded:
-    return Seeded(key_id=str(uuid.uuid4()), event_id=str(uuid.uuid4()),
-                  delivery_id=str(uuid.uuid4().int % 10**12 + 10**6))
+def call(c: httpx.Client, endpoint: Endpoint, params: dict[str, str]) -> httpx.Response:
+    body = None if endpoint.body is None else {
+        k: v.format(**params) if isinstance(v, str) else v for k, v in endpoint.body.items()}
+    return c.request(endpoint.method, endpoint.path.format(**params), json=body)
 
 
 # --- the table is complete and real ----------------------------------------------------------
@@ -161,7 +206,7 @@ def test_the_owner_can_use_each_endpoint(org_a, seeded, case):
     """Positive control: the 404s below come from isolation, not from a wrong URL or body."""
     endpoint = RESOURCE_ENDPOINTS[case]
     for role in endpoint.allowed:
-        r = call(org_a.client(role), endpoint, MODEL, seeded)
+        r = call(org_a.client(role), endpoint, seeded.params(endpoint))
         assert r.status_code in (200, 201), (role, r.text)
         if endpoint.method != "GET":
             break  # one successful write is enough; a second may conflict
@@ -170,21 +215,30 @@ def test_the_owner_can_use_each_endpoint(org_a, seeded, case):
 # --- another organisation's resources --------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ALL_ROLES)
 @pytest.mark.parametrize("case", RESOURCE_ENDPOINTS)
-def test_other_org_gets_the_answer_for_a_missing_resource(org_a, org_b, seeded, case, role):
+def test_other_org_gets_the_answer_for_a_missing_resource(client, org_a, org_b, seeded, case):
+    """Each role of org_b in turn (one test per endpoint keeps the suite fast)."""
     endpoint = RESOURCE_ENDPOINTS[case]
-    intruder = org_b.client(role)
+    real, missing = seeded.params(endpoint), seeded.params(endpoint, ghost=True)
     before = snapshot(org_a)
 
-    r = call(intruder, endpoint, MODEL, seeded)
-    ghost = call(intruder, endpoint, GHOST_MODEL, ghost_ids())
+    for params in (real, missing):  # without a key: 401, before anything else
+        r = call(client, endpoint, params)
+        assert (r.status_code, r.json()["error"]) == (401, "unauthorized"), r.text
 
-    expected = (404, "not_found") if role in endpoint.allowed else (403, "forbidden")
-    assert (r.status_code, r.json()["error"]) == expected, r.text
-    assert (ghost.status_code, ghost.json()["error"]) == expected, ghost.text
-    # Not even the wording tells the two apart.
-    assert r.json()["detail"] == ghost.json()["detail"].replace(GHOST_MODEL, MODEL)
+    for role in ALL_ROLES:
+        intruder = org_b.client(role)
+        r = call(intruder, endpoint, real)
+        ghost = call(intruder, endpoint, missing)
+
+        expected = (404, "not_found") if role in endpoint.allowed else (403, "forbidden")
+        assert (r.status_code, r.json()["error"]) == expected, (role, r.text)
+        assert (ghost.status_code, ghost.json()["error"]) == expected, (role, ghost.text)
+        # Not even the wording tells the two apart.
+        wording = ghost.json()["detail"].replace(GHOST_MODEL, MODEL)
+        for name in ("reference", "remediation_id", "key_id", "event_id", "delivery_id"):
+            wording = wording.replace(missing[name], real[name])
+        assert r.json()["detail"] == wording
 
     assert snapshot(org_a) == before
 
@@ -276,18 +330,75 @@ def test_paging_through_models_never_reaches_another_org(org_a, org_b, seeded, r
     assert seen == ["acme/bbb", "beta/m", "zzz/first"]
 
 
-@pytest.mark.parametrize("role", ALL_ROLES)
-def test_deliveries_of_another_org_are_never_listed(org_a, org_b, seeded, role):
-    assert [d["id"] for d in org_a.client(role).get("/v1/deliveries").json()["items"]] == [
-        int(seeded.delivery_id)]
-    assert org_b.client(role).get("/v1/deliveries").json()["items"] == []
-    r = org_b.client(role).get("/v1/deliveries", params={"model": MODEL})
-    assert r.status_code == 404
-
-
 def test_whoami_names_the_callers_organisation(org_a, org_b):
     for org in (org_a, org_b):
         for role in ALL_ROLES:
             me = org.client(role).get("/v1/me").json()
             assert me["organization"]["slug"] == org.slug
             assert me["role"] == role
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_deliveries_of_another_org_are_never_listed(org_a, org_b, seeded, role):
+    listed = [d["id"] for d in org_a.client(role).get("/v1/deliveries").json()["items"]]
+    assert int(seeded.delivery_id) in listed
+    assert org_b.client(role).get("/v1/deliveries").json()["items"] == []
+    r = org_b.client(role).get("/v1/deliveries", params={"model": MODEL})
+    assert r.status_code == 404
+
+
+# --- cases and remediations ------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_queues(settings, org_a, org_b):
+    """Each organisation has cases and a remediation of its own model."""
+    mine = {}
+    for org, model in ((org_a, "acme/chat"), (org_b, "beta/chat")):
+        assert org.admin.post("/v1/models", json={"id": model, "title": "T"}).status_code == 201
+        refs = [ref for ref, _ in seed_cases(settings, [
+            {"models": [model], "status": s, "email": f"{org.slug}-{i}@example.org"}
+            for i, s in enumerate(("open", "in_review", "accepted", "open"))])]
+        r = org.admin.post("/v1/remediations", json={"model": model, "method": "unlearning",
+                                                     "cases": [refs[2]]})
+        assert r.status_code == 201, r.text
+        mine[org.slug] = {"cases": set(refs), "remediations": {r.json()["id"]}}
+    return mine
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_case_and_remediation_lists_show_only_the_callers_organisation(org_b, two_queues, role):
+    c = org_b.client(role)
+    cases = c.get("/v1/cases", params={"limit": 1})
+    if role not in STAFF:
+        assert cases.status_code == 403
+    else:
+        seen, params = set(), {"limit": 1}
+        while True:  # page by page: the cursor never leads into org_a's queue
+            page = c.get("/v1/cases", params=params).json()
+            seen |= {item["reference"] for item in page["items"]}
+            if page["next_cursor"] is None:
+                break
+            params["cursor"] = page["next_cursor"]
+        assert seen == two_queues["org-b"]["cases"]
+        # Filtering by org_a's model finds nothing, as for a model that does not exist.
+        assert c.get("/v1/cases", params={"model": "acme/chat"}).json()["items"] == []
+    listed = c.get("/v1/remediations")
+    assert {r["id"] for r in listed.json()["items"]} == two_queues["org-b"]["remediations"]
+    assert c.get("/v1/remediations", params={"model": "acme/chat"}).json()["items"] == []
+
+
+def test_cases_of_another_org_cannot_be_planned_or_linked(org_a, org_b, two_queues):
+    theirs = sorted(two_queues["org-a"]["cases"])
+    before = snapshot(org_a)
+    r = org_b.admin.post("/v1/remediations", json={"model": "beta/chat", "method": "unlearning",
+                                                   "cases": theirs[:1]})
+    assert r.status_code == 400 and "not found" in r.json()["detail"]
+    mine = sorted(two_queues["org-b"]["cases"])
+    open_mine = next(ref for ref in mine
+                     if org_b.admin.get(f"/v1/cases/{ref}").json()["status"] == "open")
+    r = org_b.admin.post(f"/v1/cases/{open_mine}/duplicate", json={"of": theirs[0]})
+    assert r.status_code == 404
+    r = org_b.admin.post("/v1/cases/bulk", json={"action": "accept", "references": theirs})
+    assert {x["error"] for x in r.json()["results"]} == {"not_found"}
+    assert snapshot(org_a) == before

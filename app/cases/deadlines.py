@@ -1,9 +1,24 @@
-"""GDPR Art. 12(3) deadlines: one calendar month, extendable once by up to two more."""
+"""GDPR Art. 12(3) deadlines: one calendar month, extendable once by up to two more.
+
+Months are counted in UTC on the calendar: a request received on 31 January is due on the last
+day of February (28th, or 29th in a leap year), at the same time of day."""
 
 from __future__ import annotations
 
 import calendar
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from app.cases.models import Case, CaseStatus
+from app.errors import BadRequest, Conflict
+
+S = CaseStatus
+
+MAX_EXTENSION_MONTHS = 2
+DUE_SOON = timedelta(days=7)
+# While the provider still owes the subject an answer or the fix, the deadline runs; these are
+# the cases that can be overdue, extended and reminded about.
+DEADLINE_RUNS = frozenset({S.open, S.in_review, S.awaiting_subject, S.accepted,
+                           S.in_remediation})
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -17,3 +32,31 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def first_due(received_at: datetime) -> datetime:
     return add_months(received_at, 1)
+
+
+def extended_due(received_at: datetime, months: int) -> datetime:
+    """Counted from the receipt, not from the first due date, so 31 January + 1 + 2 months is
+    30 April (not 28 April, which chaining through February would give)."""
+    return add_months(received_at, 1 + months)
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    return case.status in DEADLINE_RUNS and case.due_at <= now
+
+
+def is_due_soon(case: Case, now: datetime) -> bool:
+    return case.status in DEADLINE_RUNS and now < case.due_at <= now + DUE_SOON
+
+
+def check_extension(case: Case, months: int, now: datetime) -> None:
+    """One extension, of one or two months, only while the first month runs (Art. 12(3))."""
+    if not 1 <= months <= MAX_EXTENSION_MONTHS:
+        raise BadRequest(f"months: an extension is of 1 to {MAX_EXTENSION_MONTHS} months")
+    if case.extension_months is not None:
+        raise Conflict(f"case {case.reference} was already extended; only one extension is "
+                       "allowed")
+    if case.status not in DEADLINE_RUNS:
+        raise Conflict(f"case {case.reference} is {case.status}; its deadline no longer runs")
+    if now >= first_due(case.received_at):
+        raise Conflict(f"the first month of case {case.reference} has ended; an extension must "
+                       "be decided before it ends")

@@ -7,42 +7,44 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.service import Principal
 from app.cases.models import Case, CaseStatus
 from app.db import utcnow
-from app.errors import Forbidden, InvalidTransition
+from app.errors import Conflict, Forbidden, InvalidTransition
 
 S = CaseStatus
 
 SUBJECT = "subject"  # the data subject, through their secret link
 SYSTEM = "system"  # scheduled jobs and automatic steps
 STAFF = frozenset({Role.admin.value, Role.reviewer.value})
-RELEASE = frozenset({Role.admin.value, Role.pipeline.value, SYSTEM})
+# Who reports a remediation's outcome: the training pipeline, or an admin by hand.
+REPORTERS = frozenset({Role.admin.value, Role.pipeline.value})
 
 TRANSITIONS: dict[tuple[CaseStatus, CaseStatus], frozenset[str]] = {
-    (S.pending_verification, S.open): frozenset({SUBJECT}),
-    (S.pending_verification, S.duplicate): frozenset({SUBJECT}),
-    (S.pending_verification, S.expired): frozenset({SYSTEM}),
+    (S.pending_verification, S.open): frozenset({SUBJECT}),  # email confirmed
+    (S.pending_verification, S.duplicate): frozenset({SUBJECT}),  # confirmed, same as before
+    (S.pending_verification, S.expired): frozenset({SYSTEM}),  # never confirmed
     (S.pending_verification, S.withdrawn): frozenset({SUBJECT}),
     (S.open, S.in_review): STAFF,
     (S.open, S.duplicate): STAFF,
     (S.open, S.withdrawn): frozenset({SUBJECT}),
-    (S.in_review, S.awaiting_subject): STAFF,
+    (S.in_review, S.awaiting_subject): STAFF,  # more information needed (Art. 12(6))
     (S.in_review, S.accepted): STAFF,
     (S.in_review, S.rejected): STAFF,
     (S.in_review, S.duplicate): STAFF,
     (S.in_review, S.withdrawn): frozenset({SUBJECT}),
-    (S.awaiting_subject, S.in_review): STAFF | {SUBJECT},
-    (S.awaiting_subject, S.rejected): STAFF,
+    (S.awaiting_subject, S.in_review): STAFF | {SUBJECT},  # answered, or staff resume
+    (S.awaiting_subject, S.rejected): STAFF,  # e.g. still cannot identify the person
     (S.awaiting_subject, S.withdrawn): frozenset({SUBJECT}),
-    (S.accepted, S.in_remediation): RELEASE | STAFF,
-    (S.accepted, S.closed): STAFF,
+    (S.accepted, S.in_remediation): STAFF,  # grouped into a planned remediation
     (S.accepted, S.withdrawn): frozenset({SUBJECT}),
-    (S.in_remediation, S.remediated): RELEASE,
-    (S.in_remediation, S.accepted): RELEASE | STAFF,  # the remediation failed or was cancelled
+    (S.in_remediation, S.remediated): REPORTERS,  # the fixed version is released
+    (S.in_remediation, S.accepted): REPORTERS | STAFF,  # the remediation failed or was cancelled
+    # Closing needs the subject told and the fix announced: see app/cases/closure.py.
     (S.remediated, S.closed): STAFF,
     (S.rejected, S.closed): STAFF,
 }
@@ -51,6 +53,10 @@ TRANSITIONS: dict[tuple[CaseStatus, CaseStatus], frozenset[str]] = {
 ACTIVE = frozenset({S.open, S.in_review, S.awaiting_subject, S.accepted, S.in_remediation,
                     S.remediated})
 TERMINAL = frozenset({S.closed, S.withdrawn, S.expired, S.duplicate})
+
+
+class ConcurrentChange(Conflict):
+    """Someone else changed the case since it was read; the transaction cannot go on."""
 
 
 @dataclass(frozen=True)
@@ -77,10 +83,9 @@ def allowed_targets(status: CaseStatus, actor_kind: str) -> list[CaseStatus]:
     return [to for (frm, to), who in TRANSITIONS.items() if frm == status and actor_kind in who]
 
 
-async def transition(
-    session: AsyncSession, case: Case, to: CaseStatus, actor: Actor, *, note: str | None = None,
-    action: str | None = None, details: dict[str, Any] | None = None,
-) -> Case:
+def check(case: Case, to: CaseStatus, actor: Actor) -> None:
+    """Refuse a move the table does not allow (409 naming the current state), or one the actor's
+    role may not make (403). Changes nothing, so bulk actions can ask before acting."""
     current = CaseStatus(case.status)
     allowed = TRANSITIONS.get((current, to))
     if allowed is None:
@@ -88,11 +93,29 @@ async def transition(
                                 f"it cannot become {to.value}")
     if actor.kind not in allowed:
         raise Forbidden(f"a {actor.kind} cannot move a case from {current.value} to {to.value}")
+
+
+async def transition(
+    session: AsyncSession, case: Case, to: CaseStatus, actor: Actor, *, note: str | None = None,
+    action: str | None = None, details: dict[str, Any] | None = None,
+) -> Case:
+    check(case, to, actor)
+    current = CaseStatus(case.status)
     case.status = to
     case.updated_at = utcnow()
     if to in TERMINAL:
         case.closed_at = case.closed_at or utcnow()
+    await save(session, case)
     await audit.append(session, org_id=case.org_id, case_id=case.id, actor=actor.label,
                        action=action or f"case.{to.value}", from_status=current.value,
                        to_status=to.value, note=note, details=details)
     return case
+
+
+async def save(session: AsyncSession, case: Case) -> None:
+    """Write the case now; if someone changed it since it was read, refuse (409)."""
+    try:
+        await session.flush()
+    except StaleDataError:
+        raise ConcurrentChange(f"case {case.reference} was changed at the same time by someone else; "
+                       "reload it and try again") from None

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +29,20 @@ class CaseStatus(StrEnum):
     withdrawn = "withdrawn"
     expired = "expired"
     duplicate = "duplicate"
+
+
+class Decision(StrEnum):
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class RejectionGround(StrEnum):
+    """Why a request is refused (GDPR Art. 12(4) requires telling the subject the reason)."""
+
+    art17_3_exception = "art17_3_exception"  # Art. 17(3): freedom of expression, legal duty...
+    art21_1_compelling_grounds = "art21_1_compelling_grounds"  # Art. 21(1): compelling grounds
+    manifestly_unfounded_or_excessive = "manifestly_unfounded_or_excessive"  # Art. 12(5)
+    cannot_identify = "cannot_identify"  # Art. 11(2), 12(2): the person cannot be identified
 
 
 class Case(IdMixin, TimestampMixin, Base):
@@ -63,6 +77,21 @@ class Case(IdMixin, TimestampMixin, Base):
     status_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    # Working the case (issue 4): who has it, the one extension, the decision, the closure.
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
+    extension_months: Mapped[int | None]
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decision_ground: Mapped[str | None] = mapped_column(String(48))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(300))
+    # What the fixed versions were (ids, revisions, digests) and which probes were run: never
+    # the prompts or their results, which are sealed in a CaseMessage of kind `closure`.
+    closure_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Optimistic locking: two people deciding the same case at once cannot both win.
+    row_version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": row_version}
+
 
 class CaseModel(Base):
     __tablename__ = "case_models"
@@ -87,6 +116,14 @@ class Confirmation(IdMixin, Base):
 class MessageDirection(StrEnum):
     to_subject = "to_subject"  # the provider asks for more information (Art. 12(6))
     from_subject = "from_subject"  # the subject's answer
+    internal = "internal"  # the provider's own record (probe results at closure)
+
+
+class MessageKind(StrEnum):
+    question = "question"  # to the subject: more information needed
+    answer = "answer"  # from the subject
+    decision = "decision"  # to the subject: the explanation of the decision
+    closure = "closure"  # internal: the results of running the subject's probe prompts
 
 
 class CaseMessage(IdMixin, Base):
@@ -96,8 +133,21 @@ class CaseMessage(IdMixin, Base):
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     direction: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
     author: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class CaseReminder(Base):
+    """One deadline reminder per case per day: the primary key makes a second one, from
+    another replica or a rerun, a no-op."""
+
+    __tablename__ = "case_reminders"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True, index=True)  # "not yet today" lookups
+    kind: Mapped[str] = mapped_column(String(16))  # due_soon | overdue
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

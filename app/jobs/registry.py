@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.acks.service import remind_due
+from app.cases.reminders import send_deadline_reminders
 from app.config import Settings
 from app.crypto import Keyring
 from app.emails.sender import send_due
@@ -23,4 +24,7 @@ def background_jobs(
          settings.housekeeping_seconds),
         ("notices.send", lambda: send_notices(sessionmaker, settings, keyring), poll),
         ("acks.remind", lambda: remind_due(sessionmaker, settings, keyring), poll),
+        ("cases.deadline_reminders",
+         lambda: send_deadline_reminders(sessionmaker, settings, keyring),
+         settings.reminder_interval_seconds),
     ]

@@ -49,3 +49,6 @@ class ModelVersion(IdMixin, TimestampMixin, Base):
     digests: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     released_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default=VersionStatus.current)
+    # The remediation that produced this version (a fix for data-subject requests), if any.
+    remediation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("remediations.id"),
+                                                             index=True)

@@ -165,6 +165,7 @@ async def create_version(
         model_id=model.id, label=body.label, revision=body.revision,
         digests=[d.model_dump() for d in body.digests],
         released_at=(body.released_at or utcnow()).astimezone(UTC), status=body.status,
+        remediation_id=remediation_id,
     )
     session.add(version)
     try:

@@ -49,7 +49,8 @@ def version_read(model: Model, v: ModelVersion) -> VersionRead:
     return VersionRead(model=model.ref, label=v.label, revision=v.revision,
                        digests=[Digest.model_validate(d) for d in v.digests],
                        released_at=v.released_at, status=VersionStatus(v.status),
-                       created_at=v.created_at, updated_at=v.updated_at)
+                       remediation_id=v.remediation_id, created_at=v.created_at,
+                       updated_at=v.updated_at)
 
 
 @router.post("", name="create_model", response_model=ModelRead,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -147,5 +148,7 @@ class VersionRead(BaseModel):
     digests: list[Digest]
     released_at: datetime
     status: VersionStatus
+    remediation_id: uuid.UUID | None = Field(
+        default=None, description="the remediation that produced this version, if any")
     created_at: datetime
     updated_at: datetime

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from app.cases.models import CaseKind, CaseStatus
+from app.cases.schemas import DecisionNotice, ExtensionNotice, FixedVersionNotice
 from app.models_registry.schemas import ModelId
 from app.text import MultiLine, OneLine
 
@@ -80,6 +81,12 @@ class RequestStatus(BaseModel):
         default=None, description="the provider's question, while it awaits your answer")
     can_withdraw: bool
     can_answer: bool
+    decision: DecisionNotice | None = None
+    extension: ExtensionNotice | None = Field(
+        default=None, description="the provider extended the deadline, and why (Art. 12(3))")
+    fixed_versions: list[FixedVersionNotice] = Field(
+        default_factory=list, description="versions released without your data")
+    closed_at: datetime | None = None
 
 
 class AnswerBody(BaseModel):

@@ -24,7 +24,9 @@ from app.cases.models import (
     CaseStatus,
     Confirmation,
     MessageDirection,
+    MessageKind,
 )
+from app.cases.outcome import INTERNAL_ACTIONS, subject_outcome
 from app.config import Settings
 from app.crypto import Keyring, Sealed
 from app.db import utcnow
@@ -251,7 +253,7 @@ async def latest_question(session: AsyncSession, keyring: Keyring, case: Case) -
         return None
     msg = await session.scalar(
         select(CaseMessage).where(CaseMessage.case_id == case.id,
-                                  CaseMessage.direction == MessageDirection.to_subject)
+                                  CaseMessage.kind == MessageKind.question)
         .order_by(CaseMessage.created_at.desc()).limit(1))
     if msg is None or msg.ciphertext is None:
         return None
@@ -280,8 +282,9 @@ async def answer(session: AsyncSession, keyring: Keyring, case: Case, text: str)
         raise Conflict(f"case {case.reference} is {case.status}; no information was asked for")
     sealed = keyring.seal(text, _aad(case.id))
     session.add(CaseMessage(case_id=case.id, direction=MessageDirection.from_subject,
-                            author=Actor.subject().label, ciphertext=sealed.ciphertext,
-                            wrapped_key=sealed.wrapped_key, key_id=sealed.key_id))
+                            kind=MessageKind.answer, author=Actor.subject().label,
+                            ciphertext=sealed.ciphertext, wrapped_key=sealed.wrapped_key,
+                            key_id=sealed.key_id))
     await transition(session, case, CaseStatus.in_review, Actor.subject(),
                      action="case.subject_answered")
     await session.flush()
@@ -314,6 +317,8 @@ async def status_view(
     trail = await audit.case_trail(session, case.id)
     timeline = []
     for e in trail:
+        if e.action in INTERNAL_ACTIONS:
+            continue
         key = f"step.{e.action}"
         text = translate(lang, key) if key in MESSAGES["en"] else translate(lang, "step.other")
         timeline.append(TimelineEntry(at=e.created_at, step=e.action, text=text))
@@ -324,4 +329,5 @@ async def status_view(
         information_requested=await latest_question(session, keyring, case),
         can_withdraw=can(case, CaseStatus.withdrawn),
         can_answer=case.status == CaseStatus.awaiting_subject,
+        **await subject_outcome(session, keyring, case),
     )

@@ -1,0 +1,156 @@
+"""What the provider's staff do with a case: review it, assign it, ask the subject for more
+information, decide, extend the deadline, link a duplicate.
+
+Each action checks everything before it changes anything, so a refused action leaves the case
+as it was (bulk actions rely on this to report per case)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.models import Role, User
+from app.cases import notify
+from app.cases.deadlines import check_extension, extended_due
+from app.cases.lifecycle import ACTIVE, STAFF, TERMINAL, Actor, check, save, transition
+from app.cases.messages import add_message
+from app.cases.models import (
+    Case,
+    CaseKind,
+    CaseStatus,
+    Decision,
+    MessageDirection,
+    MessageKind,
+    RejectionGround,
+)
+from app.cases.service import get_case
+from app.config import Settings
+from app.crypto import Keyring
+from app.errors import BadRequest, Conflict, Forbidden
+
+S = CaseStatus
+
+
+async def start_review(session: AsyncSession, actor: Actor, case: Case,
+                       note: str | None = None) -> Case:
+    """open -> in_review; also resumes the review of a case awaiting the subject's answer."""
+    action = "case.review_resumed" if case.status == S.awaiting_subject else "case.in_review"
+    return await transition(session, case, S.in_review, actor, note=note, action=action)
+
+
+async def find_assignee(session: AsyncSession, org_id: uuid.UUID, email: str) -> User:
+    user = await session.scalar(select(User).where(
+        User.org_id == org_id, User.email == email.strip().lower(),
+        User.is_active.is_(True), User.role.in_([Role.admin.value, Role.reviewer.value])))
+    if user is None:
+        raise BadRequest("assignee: no active staff user with this email in your organisation")
+    return user
+
+
+async def assign(
+    session: AsyncSession, keyring: Keyring, settings: Settings, actor: Actor, case: Case,
+    email: str | None, note: str | None = None,
+) -> Case:
+    if actor.kind not in STAFF:
+        raise Forbidden("only staff assign cases")
+    if case.status in TERMINAL:
+        raise Conflict(f"case {case.reference} is {case.status}; it can no longer be assigned")
+    user = await find_assignee(session, case.org_id, email) if email else None
+    if case.assignee_id == (user.id if user else None):
+        return case
+    case.assignee_id = user.id if user else None
+    await save(session, case)
+    await audit.append(session, org_id=case.org_id, case_id=case.id, actor=actor.label,
+                       action="case.assigned" if user else "case.unassigned", note=note,
+                       details={"assignee": user.email if user else None})
+    if user is not None and actor.label != f"user:{user.email}":
+        await notify.tell_staff(session, keyring, [user], case, "case_assigned",
+                                {"link": notify.case_link(settings, case),
+                                 "due_at": case.due_at, "by": actor.label})
+    return case
+
+
+async def request_information(
+    session: AsyncSession, keyring: Keyring, actor: Actor, case: Case, question: str,
+    note: str | None = None,
+) -> Case:
+    """Ask the subject for what is needed to act (Art. 12(6)); they answer on the status page."""
+    check(case, S.awaiting_subject, actor)
+    await add_message(session, keyring, case, kind=MessageKind.question,
+                      direction=MessageDirection.to_subject, author=actor.label, content=question)
+    await transition(session, case, S.awaiting_subject, actor, note=note,
+                     action="case.awaiting_subject")
+    await notify.tell_subject(session, keyring, case, "information_requested")
+    return case
+
+
+def check_ground(case: Case, ground: RejectionGround) -> None:
+    if ground == RejectionGround.art17_3_exception and case.kind != CaseKind.erasure:
+        raise BadRequest("ground: the Art. 17(3) exceptions apply to erasure requests; this is "
+                         f"an {case.kind}")
+
+
+async def decide(
+    session: AsyncSession, keyring: Keyring, actor: Actor, case: Case, *, accept: bool,
+    ground: RejectionGround | None = None, explanation: str | None = None,
+    note: str | None = None, now: datetime,
+) -> Case:
+    to = S.accepted if accept else S.rejected
+    check(case, to, actor)
+    if not accept:
+        if ground is None or not explanation:
+            raise BadRequest("a rejection needs a ground and an explanation")
+        check_ground(case, ground)
+    if explanation:  # written first: its flush must not carry the case's change unchecked
+        await add_message(session, keyring, case, kind=MessageKind.decision,
+                          direction=MessageDirection.to_subject, author=actor.label,
+                          content=explanation)
+    case.decision = Decision.accepted if accept else Decision.rejected
+    case.decision_ground = None if accept else ground
+    case.decided_at, case.decided_by = now, actor.label
+    await transition(session, case, to, actor, note=note, action=f"case.{to.value}",
+                     details={"ground": ground.value} if ground and not accept else None)
+    await notify.tell_subject(
+        session, keyring, case, "decision_accepted" if accept else "decision_rejected",
+        {"ground": ground.value if ground else None})
+    return case
+
+
+async def extend(
+    session: AsyncSession, keyring: Keyring, actor: Actor, case: Case, *, months: int,
+    reason: str, now: datetime,
+) -> Case:
+    """One extension by one or two months, only while the first month runs (Art. 12(3))."""
+    if actor.kind not in STAFF:
+        raise Forbidden("only staff extend deadlines")
+    check_extension(case, months, now)
+    previous = case.due_at
+    case.extension_months, case.extended_at, case.extension_reason = months, now, reason
+    case.due_at = extended_due(case.received_at, months)
+    await save(session, case)
+    await audit.append(session, org_id=case.org_id, case_id=case.id, actor=actor.label,
+                       action="case.extended", note=reason,
+                       details={"months": months, "from": previous.isoformat(),
+                                "due_at": case.due_at.isoformat()})
+    await notify.tell_subject(session, keyring, case, "extended",
+                              {"due_at": case.due_at, "months": months, "reason": reason})
+    return case
+
+
+async def mark_duplicate(session: AsyncSession, actor: Actor, case: Case, of: str,
+                         note: str | None = None) -> Case:
+    check(case, S.duplicate, actor)
+    earlier = await get_case(session, case.org_id, of)
+    if earlier.id == case.id:
+        raise BadRequest("of: a case cannot duplicate itself")
+    if earlier.status not in ACTIVE:
+        raise Conflict(f"case {earlier.reference} is {earlier.status}; link duplicates to an "
+                       "active case")
+    case.duplicate_of_id = earlier.id
+    return await transition(session, case, S.duplicate, actor, note=note,
+                            action="case.duplicate",
+                            details={"duplicate_of": earlier.reference})

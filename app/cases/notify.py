@@ -1,0 +1,61 @@
+"""Emails about a case, through the durable outbox: to the subject (in their language) and to
+the provider's staff. They hold references, dates and fixed labels, never free text the subject
+or the provider typed: the full texts are on the status page and the dashboard."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Role, User
+from app.cases.models import Case
+from app.config import Settings
+from app.crypto import Keyring
+from app.emails import service as emails
+from app.emails.models import OutboundEmail
+from app.requests.service import open_subject
+
+
+async def tell_subject(
+    session: AsyncSession, keyring: Keyring, case: Case, kind: str,
+    context: dict[str, Any] | None = None,
+) -> OutboundEmail | None:
+    """Queue an email to the subject; nothing once their data has been erased."""
+    data = open_subject(keyring, case)
+    if data is None:
+        return None
+    return await emails.enqueue(
+        session, keyring, to=data["email"], kind=kind, lang=case.language,
+        context={"reference": case.reference, **(context or {})}, case_id=case.id,
+        org_id=case.org_id)
+
+
+def case_link(settings: Settings, case: Case) -> str:
+    return f"{settings.public_base_url}/dashboard/cases/{case.reference}"
+
+
+async def staff_for(session: AsyncSession, case: Case) -> list[User]:
+    """Who hears about a case's deadline: its assignee and the organisation's admins."""
+    query = select(User).where(User.org_id == case.org_id, User.is_active.is_(True),
+                               User.role.in_([Role.admin.value, Role.reviewer.value]))
+    wanted = User.role == Role.admin.value
+    if case.assignee_id is not None:
+        wanted = wanted | (User.id == case.assignee_id)
+    return list(await session.scalars(query.where(wanted).order_by(User.email)))
+
+
+async def tell_staff(
+    session: AsyncSession, keyring: Keyring, users: list[User], case: Case, kind: str,
+    context: dict[str, Any],
+) -> list[uuid.UUID]:
+    ids = []
+    for user in users:
+        email = await emails.enqueue(
+            session, keyring, to=user.email, kind=kind, lang="en",
+            context={"reference": case.reference, "name": user.name, **context},
+            case_id=case.id, org_id=case.org_id)
+        ids.append(email.id)
+    return ids

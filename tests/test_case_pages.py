@@ -1,0 +1,169 @@
+"""The dashboard's case and remediation pages, driven through their real forms with httpx:
+sign-in required, CSRF on every form, friendly errors, nothing changed by a refused action."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from tests.casework import PROMPTS, model_with_version, seed_cases, sql
+
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+
+
+def csrf_of(page: httpx.Response) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+@pytest.fixture
+def web(server, org_a) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+        token = csrf_of(c.get("/signin"))
+        r = c.post("/signin", data={"csrf_token": token, "email": org_a.admin_email,
+                                    "password": org_a.admin_password})
+        assert r.status_code == 303
+        yield c
+
+
+@pytest.fixture
+def cases(settings, org_a):
+    model = model_with_version(org_a)
+    now = datetime.now(UTC)
+    return [ref for ref, _ in seed_cases(settings, [
+        {"models": [model], "received_at": now - timedelta(days=40), "prompts": PROMPTS},
+        {"models": [model], "status": "in_review", "email": "b@example.org"},
+        {"models": [model], "status": "in_review", "email": "c@example.org"},
+        {"models": [model], "status": "accepted", "email": "d@example.org"}])]
+
+
+def test_pages_need_a_signed_in_user(server, cases):
+    with httpx.Client(base_url=server.url, headers=HTML) as anonymous:
+        for path in ("/dashboard/cases", f"/dashboard/cases/{cases[0]}", "/dashboard/remediations",
+                     "/dashboard/remediations/new"):
+            r = anonymous.get(path)
+            assert (r.status_code, r.headers["location"]) == (303, "/signin"), path
+
+
+def test_the_queue_shows_due_dates_flags_and_filters(web, cases):
+    page = web.get("/dashboard/cases")
+    assert page.status_code == 200
+    rows = re.findall(r'<tr>\s*<td><input type="checkbox" name="references" value="([^"]+)"',
+                      page.text)
+    assert rows[0] == cases[0]  # the overdue one is due first
+    assert set(rows) == set(cases)
+    assert '<span class="badge overdue">Overdue</span>' in page.text
+    assert "Jane" not in page.text  # no personal data in the queue
+    filtered = web.get("/dashboard/cases", params={"status": "in_review"})
+    assert set(re.findall(r'name="references" value="([^"]+)"', filtered.text)) == \
+        {cases[1], cases[2]}
+    assert "No cases match." in web.get("/dashboard/cases", params={"overdue": "yes",
+                                                                    "status": "accepted"}).text
+    bad = web.get("/dashboard/cases", params={"status": "nonsense"})
+    assert bad.status_code == 400 and "That filter is not valid" in bad.text
+
+
+def test_the_case_page_shows_the_request_and_works_the_case(web, cases, settings):
+    page = web.get(f"/dashboard/cases/{cases[0]}")
+    assert page.status_code == 200
+    for shown in ("Jane Doe", "jane.doe@example.net", PROMPTS[0], "case.confirmed",
+                  "Start review"):
+        assert shown in page.text
+    r = web.post(f"/dashboard/cases/{cases[0]}/review",
+                 data={"csrf_token": csrf_of(page), "note": "On it."})
+    assert (r.status_code, r.headers["location"]) == \
+        (303, f"/dashboard/cases/{cases[0]}?done=review")
+    page = web.get(r.headers["location"])
+    assert "Review started." in page.text and '<dd id="status">in_review</dd>' in page.text
+    assert "On it." in page.text
+
+
+def test_refused_actions_explain_themselves_and_change_nothing(web, cases, settings):
+    before = sql(settings, "SELECT reference, status, row_version FROM cases ORDER BY reference")
+    page = web.get(f"/dashboard/cases/{cases[0]}")
+    token = csrf_of(page)
+    r = web.post(f"/dashboard/cases/{cases[0]}/decide", data={"csrf_token": token,
+                                                             "outcome": "accept"})
+    assert r.status_code == 409
+    assert f"case {cases[0]} is open; it cannot become accepted" in r.text
+    r = web.post(f"/dashboard/cases/{cases[1]}/decide",
+                 data={"csrf_token": token, "outcome": "reject", "ground": "cannot_identify"})
+    assert r.status_code == 422 and "A rejection needs a ground and an explanation." in r.text
+    r = web.post(f"/dashboard/cases/{cases[1]}/extend",
+                 data={"csrf_token": token, "months": "7", "reason": "x"})
+    assert r.status_code == 422 and "Months:" in r.text
+    r = web.post(f"/dashboard/cases/{cases[1]}/decide", data={"outcome": "accept"})
+    assert r.status_code == 403 and "This form has expired" in r.text
+    r = web.post("/dashboard/cases/RR-0000-0000/decide", data={"csrf_token": token,
+                                                               "outcome": "accept"})
+    assert r.status_code == 404 and "not found" in r.text
+    assert sql(settings, "SELECT reference, status, row_version FROM cases ORDER BY reference"
+               ) == before
+
+
+def test_decide_extend_and_export_from_the_case_page(web, cases, mailbox):
+    token = csrf_of(web.get(f"/dashboard/cases/{cases[1]}"))
+    r = web.post(f"/dashboard/cases/{cases[1]}/decide", data={
+        "csrf_token": token, "outcome": "reject", "ground": "manifestly_unfounded_or_excessive",
+        "explanation": "You filed this forty times.", "note": "Repeat filer."})
+    assert r.status_code == 303, r.text
+    page = web.get(r.headers["location"])
+    assert "Decision recorded" in page.text and "Manifestly unfounded or excessive" in page.text
+    mailbox.wait_for("b@example.org", "Decision on your request")
+
+    r = web.post(f"/dashboard/cases/{cases[2]}/extend",
+                 data={"csrf_token": token, "months": "1", "reason": "Many requests."})
+    assert r.status_code == 303, r.text
+    assert "Deadline extended" in web.get(r.headers["location"]).text
+
+    r = web.post(f"/dashboard/cases/{cases[2]}/export", data={"csrf_token": token})
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == f'attachment; filename="{cases[2]}.json"'
+    record = r.json()
+    assert record["record"]["reference"] == cases[2]
+    assert record["record"]["extension"]["reason"] == "Many requests."
+    assert record["exported_by"].startswith("user:")
+
+
+def test_bulk_accept_from_the_queue_reports_each_case(web, cases):
+    page = web.get("/dashboard/cases")
+    r = web.post("/dashboard/cases/bulk", data={
+        "csrf_token": csrf_of(page), "action": "accept",
+        "references": [cases[0], cases[1], cases[2]]})
+    assert r.status_code == 200, r.text
+    assert "2 succeeded, 1 failed" in r.text
+    assert f"Not done: case {cases[0]} is open; it cannot become accepted" in r.text
+    r = web.post("/dashboard/cases/bulk", data={"csrf_token": csrf_of(page), "action": "accept"})
+    assert r.status_code == 422 and "Select at least one case." in r.text
+
+
+def test_plan_a_remediation_and_follow_its_progress(web, cases, org_a):
+    page = web.get("/dashboard/remediations/new", params={"model": "acme/chat"})
+    assert cases[3] in page.text and cases[1] not in page.text  # only accepted cases
+    r = web.post("/dashboard/remediations", data={
+        "csrf_token": csrf_of(page), "model": "acme/chat", "method": "fine_tuning",
+        "cases": [cases[3]], "replaces": ["v1"], "description": "Fine-tune the refusal."})
+    assert r.status_code == 303, r.text
+    rid = r.headers["location"].rsplit("/", 1)[1]
+    org_a.client("pipeline").post(f"/v1/remediations/{rid}/report",
+                                  json={"status": "running", "progress": 35})
+    listing = web.get("/dashboard/remediations").text
+    assert '<progress max="100" value="35"' in listing
+    detail = web.get(f"/dashboard/remediations/{rid}")
+    assert '<progress id="progress" max="100" value="35"' in detail.text
+    assert cases[3] in detail.text and "in_remediation" in detail.text
+    r = web.post(f"/dashboard/remediations/{rid}/cancel",
+                 data={"csrf_token": csrf_of(detail), "note": "Wrong method."})
+    assert r.status_code == 303
+    assert '<dd id="status">cancelled</dd>' in web.get(f"/dashboard/remediations/{rid}").text
+    assert org_a.admin.get(f"/v1/cases/{cases[3]}").json()["status"] == "accepted"
+    assert web.get("/dashboard/remediations/not-a-uuid").status_code == 404
+    page = web.get("/dashboard/remediations/new", params={"model": "acme/chat"})
+    r = web.post("/dashboard/remediations", data={"csrf_token": csrf_of(page),
+                                                  "model": "acme/chat", "method": "unlearning"})
+    assert r.status_code == 422 and "Cases:" in r.text
