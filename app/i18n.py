@@ -93,6 +93,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "step.case.rejected": "Your request was rejected.",
         "step.case.in_remediation": "The provider is fixing the model.",
         "step.case.remediated": "A fixed version of the model was released.",
+        "step.case.reopened": "The fix did not fully work; the provider is fixing the model again.",
         "step.case.closed": "Your request was closed.",
         "step.case.withdrawn": "You withdrew your request.",
         "step.case.expired": "The request expired because it was never confirmed.",
@@ -216,6 +217,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "step.case.rejected": "Votre demande a été refusée.",
         "step.case.in_remediation": "Le fournisseur corrige le modèle.",
         "step.case.remediated": "Une version corrigée du modèle a été publiée.",
+        "step.case.reopened": "La correction n'a pas entièrement suffi ; le fournisseur corrige "
+                              "à nouveau le modèle.",
         "step.case.closed": "Votre demande a été clôturée.",
         "step.case.withdrawn": "Vous avez retiré votre demande.",
         "step.case.expired": "La demande a expiré faute de confirmation.",

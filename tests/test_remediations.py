@@ -208,3 +208,26 @@ def test_closing_waits_for_the_subject_to_be_told(settings, org_a, accepted, mai
     r = org_a.admin.post(f"/v1/cases/{refs[0]}/closure", json={"probe_results": probes})
     assert r.status_code == 409 and "could not be delivered" in r.json()["detail"], r.text
     assert SUBJECT_EMAIL not in r.text
+
+
+def test_a_fix_that_did_not_hold_sends_the_case_back_for_another_remediation(
+        settings, org_a, accepted):
+    model, refs = accepted
+    ref = refs[0]
+    rid = plan(org_a, model, [ref])
+    report(org_a, rid, status="running")
+    report(org_a, rid, status="succeeded", version=V2)
+    # Only from remediated, only by staff, and only with a reason.
+    assert org_a.admin.post(f"/v1/cases/{refs[1]}/reopening",
+                            json={"note": "x"}).status_code == 409
+    assert org_a.client("pipeline").post(f"/v1/cases/{ref}/reopening",
+                                         json={"note": "x"}).status_code == 403
+    assert org_a.admin.post(f"/v1/cases/{ref}/reopening", json={}).status_code == 422
+    r = org_a.client("reviewer").post(f"/v1/cases/{ref}/reopening",
+                                      json={"note": "probe 2 still answers with the address"})
+    assert r.status_code == 200, r.text
+    assert statuses(org_a, [ref]) == ["accepted"]
+    assert r.json()["timeline"][-1]["action"] == "case.reopened"
+    # It can be planned again.
+    again = plan(org_a, model, [ref])
+    assert again != rid and statuses(org_a, [ref]) == ["in_remediation"]

@@ -69,6 +69,8 @@ RESOURCE_ENDPOINTS: dict[str, Endpoint] = {
     "mark_duplicate": Endpoint("POST", "/v1/cases/{reference}/duplicate", STAFF,
                                {"of": "{earlier}"}),
     "close_case": Endpoint("POST", "/v1/cases/{reference}/closure", STAFF, {}, case="rejected"),
+    "reopen_case": Endpoint("POST", "/v1/cases/{reference}/reopening", STAFF,
+                            {"note": "the fix did not hold"}, case="remediated"),
     "get_remediation": Endpoint("GET", "/v1/remediations/{remediation_id}", ALL_ROLES),
     "report_remediation": Endpoint("POST", "/v1/remediations/{remediation_id}/report",
                                    RELEASE_ROLES, {"status": "running", "progress": 10}),
@@ -153,9 +155,17 @@ def seeded(org_a, settings, server, receiver) -> Seeded:
         time.sleep(0.02)
     seeded = seed_cases(settings, [
         {"models": [MODEL], "status": status, "email": f"{status}@example.org"}
-        for status in ("open", "in_review", "rejected", "open", "accepted")])
-    cases = dict(zip(("open", "in_review", "rejected", "earlier", "accepted"),
+        for status in ("open", "in_review", "rejected", "open", "accepted", "accepted")])
+    cases = dict(zip(("open", "in_review", "rejected", "earlier", "accepted", "remediated"),
                      (ref for ref, _ in seeded), strict=True))
+    # One remediation done (its case is remediated), one planned.
+    r = c.post("/v1/remediations", json={"model": MODEL, "method": "unlearning",
+                                         "cases": [cases["remediated"]]})
+    assert r.status_code == 201, r.text
+    done = f"/v1/remediations/{r.json()['id']}/report"
+    assert c.post(done, json={"status": "running"}).status_code == 200
+    r = c.post(done, json={"status": "succeeded", "version": {"label": "v2", "revision": "fix"}})
+    assert r.status_code == 200, r.text
     r = c.post("/v1/remediations", json={"model": MODEL, "method": "unlearning",
                                          "cases": [cases["accepted"]]})
     assert r.status_code == 201, r.text

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -30,6 +30,7 @@ from app.cases.models import (
 from app.cases.service import get_case
 from app.config import Settings
 from app.crypto import Keyring
+from app.db import utcnow
 from app.errors import BadRequest, Conflict, Forbidden
 
 S = CaseStatus
@@ -40,6 +41,18 @@ async def start_review(session: AsyncSession, actor: Actor, case: Case,
     """open -> in_review; also resumes the review of a case awaiting the subject's answer."""
     action = "case.review_resumed" if case.status == S.awaiting_subject else "case.in_review"
     return await transition(session, case, S.in_review, actor, note=note, action=action)
+
+
+async def reopen(session: AsyncSession, actor: Actor, case: Case, note: str) -> Case:
+    """remediated -> accepted: the fix did not hold (e.g. a probe prompt still reproduces the
+    data); the case waits for another remediation of its models."""
+    from app.remediation.models import RemediationCase
+
+    await transition(session, case, S.accepted, actor, note=note, action="case.reopened")
+    await session.execute(update(RemediationCase).where(
+        RemediationCase.case_id == case.id, RemediationCase.reopened_at.is_(None))
+        .values(reopened_at=utcnow()))
+    return case
 
 
 async def find_assignee(session: AsyncSession, org_id: uuid.UUID, email: str) -> User:

@@ -44,6 +44,8 @@ TRANSITIONS: dict[tuple[CaseStatus, CaseStatus], frozenset[str]] = {
     (S.accepted, S.withdrawn): frozenset({SUBJECT}),
     (S.in_remediation, S.remediated): REPORTERS,  # the fixed version is released
     (S.in_remediation, S.accepted): REPORTERS | STAFF,  # the remediation failed or was cancelled
+    # The fixed version still reproduces the data (a probe prompt says so): fix it again.
+    (S.remediated, S.accepted): STAFF,
     # Closing needs the subject told and the fix announced: see app/cases/closure.py.
     (S.remediated, S.closed): STAFF,
     (S.rejected, S.closed): STAFF,

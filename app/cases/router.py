@@ -28,6 +28,7 @@ from app.cases.schemas import (
     ExtensionBody,
     InformationRequestBody,
     NoteBody,
+    ReopenBody,
 )
 from app.cases.service import CaseFilters, case_reads, get_case, list_cases
 from app.crypto import Keyring
@@ -169,6 +170,16 @@ async def mark_duplicate(reference: Reference, body: DuplicateBody, session: Ses
     """Link a case to an earlier active case of the same person."""
     case = await get_case(session, principal.org_id, reference, lock=True)
     await actions.mark_duplicate(session, Actor.of(principal), case, body.of, body.note)
+    return await _detail(session, keyring, principal, reference)
+
+
+@router.post("/{reference}/reopening", name="reopen_case", response_model=CaseDetailRead)
+async def reopen_case(reference: Reference, body: ReopenBody, session: Session,
+                      principal: StaffPrincipal, keyring: CurrentKeyring) -> CaseDetailRead:
+    """Send a remediated case back to `accepted` when the fix did not hold, so that another
+    remediation can take it."""
+    case = await get_case(session, principal.org_id, reference, lock=True)
+    await actions.reopen(session, Actor.of(principal), case, body.note)
     return await _detail(session, keyring, principal, reference)
 
 

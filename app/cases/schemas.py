@@ -177,6 +177,11 @@ class NoteBody(BaseModel):
     note: Note | None = None
 
 
+class ReopenBody(BaseModel):
+    note: Note = Field(description="why the fix did not hold, e.g. which probe still reproduces "
+                                   "the data; no personal data")
+
+
 class AssignmentBody(BaseModel):
     assignee: StaffEmail | None = Field(description="a staff user's email; null unassigns")
     note: Note | None = None

@@ -60,3 +60,5 @@ class RemediationCase(Base):
                                                       primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True,
                                                index=True)
+    # Set when the case was reopened: this (succeeded) fix did not hold for it.
+    reopened_at: Mapped[datetime | None]

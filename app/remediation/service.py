@@ -94,7 +94,8 @@ async def eligible_cases(session: AsyncSession, org_id: uuid.UUID, model: Model)
     another of their models), concerning it, and not already held by one for it."""
     held = (select(RemediationCase.case_id)
             .join(Remediation, Remediation.id == RemediationCase.remediation_id)
-            .where(Remediation.model_id == model.id, Remediation.status.in_(HOLDS_CASE)))
+            .where(Remediation.model_id == model.id, Remediation.status.in_(HOLDS_CASE),
+                   RemediationCase.reopened_at.is_(None)))
     concern = select(CaseModel.case_id).where(CaseModel.model_id == model.id)
     return list(await session.scalars(
         select(Case).where(Case.org_id == org_id, Case.id.in_(concern), Case.id.not_in(held),

@@ -55,6 +55,7 @@ def upgrade() -> None:
     op.create_table('remediation_cases',
     sa.Column('remediation_id', sa.Uuid(), nullable=False),
     sa.Column('case_id', sa.Uuid(), nullable=False),
+    sa.Column('reopened_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_remediation_cases_case_id_cases')),
     sa.ForeignKeyConstraint(['remediation_id'], ['remediations.id'], name=op.f('fk_remediation_cases_remediation_id_remediations')),
     sa.PrimaryKeyConstraint('remediation_id', 'case_id', name=op.f('pk_remediation_cases'))
