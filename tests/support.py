@@ -198,13 +198,22 @@ def wipe(sync_url: str) -> None:
 
     engine = sa.create_engine(sync_url, poolclass=sa.pool.NullPool)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t}"' for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(sa.text(f'DELETE FROM "{t}"'))  # noqa: S608 (our table names)
+    # The server's background jobs keep writing meanwhile: PostgreSQL may pick the TRUNCATE as
+    # a deadlock victim, or SQLite report the file busy. Try again: the jobs finish quickly.
+    for attempt in range(10):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    names = ", ".join(f'"{t}"' for t in tables)
+                    conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+                else:
+                    for t in tables:
+                        conn.execute(sa.text(f'DELETE FROM "{t}"'))  # noqa: S608 (our tables)
+            break
+        except sa.exc.OperationalError:
+            if attempt == 9:
+                raise
+            time.sleep(0.1 * (attempt + 1))
     engine.dispose()
 
 

@@ -388,3 +388,16 @@ def test_guessing_status_tokens_is_rate_limited(client, settings):
              for _ in range(settings.rate_limit_token_per_minute + 1)]
     assert codes[:-1] == [404] * settings.rate_limit_token_per_minute
     assert codes[-1] == 429
+
+
+def test_an_unconfirmed_request_never_reaches_the_providers_queue(client, mailbox, settings,
+                                                                  org_a, chat):
+    r = file(client, [chat])
+    assert r.status_code == 202
+    token = confirmation_token(mailbox)
+    assert org_a.admin.get("/v1/cases").json()["items"] == []
+    [pending] = db_rows(settings.sync_url, "SELECT reference FROM cases")
+    assert org_a.admin.get(f"/v1/cases/{pending['reference']}").status_code == 404
+    client.post("/v1/public/confirmations", json={"token": token})
+    [listed] = org_a.admin.get("/v1/cases").json()["items"]
+    assert listed["reference"] == pending["reference"] and listed["status"] == "open"
