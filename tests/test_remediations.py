@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.casework import PROMPTS, SUBJECT_EMAIL, events, model_with_version, seed_cases, sql
+from tests.subjects import wait_until
 
 V2 = {"label": "v2", "revision": "rev-v2",
       "digests": [{"file": "model.safetensors", "sha256": "c" * 64}]}
@@ -202,7 +203,10 @@ def test_closing_waits_for_the_subject_to_be_told(settings, org_a, accepted, mai
     rid = plan(org_a, model, refs[:1])
     report(org_a, rid, status="running")
     report(org_a, rid, status="succeeded", version=V2)
-    mailbox.wait_for("p0@example.org", "fixed version")  # the sender is done with it
+    mailbox.wait_for("p0@example.org", "fixed version")
+    # The sender is done with it once it has recorded the send.
+    wait_until(lambda: sql(settings, "SELECT status FROM outbound_emails WHERE kind = 'remediated'"
+                           )[0]["status"] == "sent")
     sql(settings, "UPDATE outbound_emails SET status = 'failed' WHERE kind = 'remediated'")
     probes = [{"index": i, "reproduced": False, "result": "Nothing."} for i in range(2)]
     r = org_a.admin.post(f"/v1/cases/{refs[0]}/closure", json={"probe_results": probes})
