@@ -160,3 +160,35 @@ def test_contact_emails_and_secrets_are_not_stored_in_clear(client, models, mail
     assert "secret-contact" not in dump
     assert sub.secrets[receiver.url("/s")].removeprefix("whsec_") not in dump
     assert sub.token not in dump
+
+
+def test_a_subscriber_can_leave_and_its_details_are_erased(client, org_a, models, mailbox,
+                                                           receiver, settings):
+    sub = subscribe(client, mailbox, models=models, urls=[receiver.url("/leaving")],
+                    email="leaver@re.example")
+    assert sub.api.delete("/v1/subscriber").status_code == 204
+    # The token no longer works; the provider no longer lists it; nothing more is sent.
+    assert sub.api.get("/v1/subscriber").status_code == 401
+    assert org_a.admin.get("/v1/models/acme/chat/subscribers").json() == []
+    org_a.admin.post("/v1/models/acme/chat/versions", json={"label": "v9", "revision": "r9"})
+    receiver.quiet("/leaving", 0.5)
+    engine = sa.create_engine(settings.sync_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT email_sealed, token_hash FROM subscribers")).one()
+        enabled = conn.execute(sa.text("SELECT enabled FROM webhook_endpoints")).scalars().all()
+    engine.dispose()
+    assert bytes(row.email_sealed) == b"" and row.token_hash is None
+    assert enabled == [False]
+
+
+def test_leaving_on_the_management_page_needs_the_box_ticked(client, models, mailbox):
+    sub = subscribe(client, mailbox, models=models)
+    page = client.get(f"/s/manage/{sub.token}", headers={"accept": "text/html"})
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    url = f"/s/manage/{sub.token}"
+    r = client.post(url, data={"csrf_token": csrf, "action": "leave"})
+    assert r.status_code == 422 and "Tick the box" in r.text
+    assert sub.api.get("/v1/subscriber").status_code == 200
+    r = client.post(url, data={"csrf_token": csrf, "action": "leave", "confirm": "yes"})
+    assert r.status_code == 200 and "Subscription deleted" in r.text
+    assert client.get(url, headers={"accept": "text/html"}).status_code == 404

@@ -153,8 +153,11 @@ async def remind_due(sessionmaker: async_sessionmaker[AsyncSession], settings: S
             for party in state.pending:
                 subscriber = await session.get(Subscriber, party.subscriber_id)
                 assert subscriber is not None
+                email = contact_email(keyring, subscriber)
+                if email is None:  # left since: nobody to remind
+                    continue
                 await emails.enqueue(
-                    session, keyring, to=contact_email(keyring, subscriber), kind="ack_reminder",
+                    session, keyring, to=email, kind="ack_reminder",
                     lang="en", context={"name": subscriber.name, "title": summary.title,
                                         "text": summary.text, "deadline_at": event.action_deadline_at,
                                         "link": ack_url(settings, event.id, subscriber.id)})

@@ -425,9 +425,10 @@ class DeliveryWorker:
                     lease_until=None, lease_owner=None)
             .execution_options(synchronize_session=False))
         subscriber = await session.get(Subscriber, endpoint.subscriber_id)
-        if subscriber is not None:
+        email = contact_email(self.keyring, subscriber) if subscriber is not None else None
+        if subscriber is not None and email is not None:
             await emails.enqueue(
-                session, self.keyring, to=contact_email(self.keyring, subscriber),
+                session, self.keyring, to=email,
                 kind="endpoint_disabled", lang="en",
                 context={"name": subscriber.name, "url": endpoint.url, "reason": why})
         log.warning("webhook endpoint %s disabled: %s", endpoint_id, why)

@@ -65,8 +65,9 @@ async def _send(session: AsyncSession, settings: Settings, keyring: Keyring, not
                                  org_id=notice.org_id)
     elif notice.kind == NoticeKind.event_action and notice.subscriber_id is not None:
         subscriber = await session.get(Subscriber, notice.subscriber_id)
-        if subscriber is not None:
-            await emails.enqueue(session, keyring, to=contact_email(keyring, subscriber),
+        address = contact_email(keyring, subscriber) if subscriber is not None else None
+        if subscriber is not None and address is not None:  # None: the subscriber left
+            await emails.enqueue(session, keyring, to=address,
                                  kind="event_action", lang="en", context={
                                      **context, "name": subscriber.name,
                                      "link": ack_url(settings, view.id, subscriber.id)})

@@ -229,6 +229,15 @@ async def manage_action(request: Request, token: str, session: Session, keyring:
     except NotFound as exc:
         return _message(request, "Link not valid", exc.detail, 404)
     action = _text(form, "action", 40)
+    if action == "leave":
+        if _text(form, "confirm", 10) != "yes":
+            return await _manage_page(request, session, keyring, settings, subscriber, token,
+                                      errors={"leave": "Tick the box to confirm."},
+                                      status_code=422)
+        await service.leave(session, subscriber)
+        return _message(request, "Subscription deleted",
+                        "You no longer follow any model and your details are erased. "
+                        "Thank you for keeping your copies up to date.")
     errors: dict[str, str] = {}
     try:
         done = await _act(session, keyring, settings, resolver, subscriber, action, form)

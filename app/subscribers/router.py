@@ -94,6 +94,15 @@ async def confirm_subscription(body: ConfirmBody, session: Session, keyring: Cur
 # --- the subscriber itself -------------------------------------------------------------------
 
 
+@me.delete("", name="delete_subscriber", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_subscriber(subscriber: CurrentSubscriber, session: Session) -> Response:
+    """Stop following every model and erase your details: endpoints are removed, pending
+    deliveries cancelled, the contact email and this token stop working. Acknowledgements
+    already given stay on the provider's record."""
+    await service.leave(session, subscriber)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @me.get("", name="get_subscriber", response_model=SubscriberRead)
 async def get_subscriber(subscriber: CurrentSubscriber, session: Session,
                          keyring: CurrentKeyring) -> SubscriberRead:

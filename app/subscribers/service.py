@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import digest, new_token
@@ -44,7 +44,10 @@ def manage_url(settings: Settings, token: str) -> str:
     return f"{settings.public_base_url}/s/manage/{token}"
 
 
-def contact_email(keyring: Keyring, subscriber: Subscriber) -> str:
+def contact_email(keyring: Keyring, subscriber: Subscriber) -> str | None:
+    """The contact address, or None once the subscriber has left (and it was erased)."""
+    if not subscriber.email_sealed:
+        return None
     return unseal(keyring, subscriber.email_sealed, subscriber.id, "subscriber-email")
 
 
@@ -253,12 +256,32 @@ async def confirm(session: AsyncSession, keyring: Keyring, settings: Settings,
     if getattr(claimed, "rowcount", 1) != 1:  # two clicks raced; the other one won
         raise NotFound("this confirmation link is not valid or was already used")
     await session.refresh(subscriber)
+    email = contact_email(keyring, subscriber)
+    assert email is not None  # confirming is only possible before leaving
     await emails.enqueue(
-        session, keyring, to=contact_email(keyring, subscriber), kind="subscriber_welcome",
+        session, keyring, to=email, kind="subscriber_welcome",
         lang="en", context={"name": subscriber.name, "link": manage_url(settings, credential),
                             "models": await model_refs(session, subscriber.id)})
     await session.flush()
     return subscriber, credential
+
+
+async def leave(session: AsyncSession, subscriber: Subscriber) -> None:
+    """The re-user stops following every model and its details are erased: endpoints removed
+    (their pending deliveries failed), contact email and credential gone. Its past
+    acknowledgements stay: they are the provider's record of who updated."""
+    await session.execute(delete(Subscription).where(Subscription.subscriber_id == subscriber.id))
+    for endpoint in await endpoints_of(session, subscriber.id):
+        endpoint.removed_at = utcnow()
+        endpoint.enabled = False
+        endpoint.disabled_reason = "subscription deleted"
+        await _fail_pending(session, endpoint.id, "subscription_deleted")
+    subscriber.email_sealed = b""
+    subscriber.email_index = digest(new_token())  # matches no address any more
+    subscriber.token_hash = None
+    subscriber.confirm_token_hash = None
+    subscriber.confirm_expires_at = None
+    await session.flush()
 
 
 async def by_token(session: AsyncSession, token: str) -> Subscriber | None:
@@ -273,7 +296,7 @@ async def by_token(session: AsyncSession, token: str) -> Subscriber | None:
 
 async def read(session: AsyncSession, keyring: Keyring, subscriber: Subscriber) -> SubscriberRead:
     return SubscriberRead(
-        id=subscriber.id, name=subscriber.name, email=contact_email(keyring, subscriber),
+        id=subscriber.id, name=subscriber.name, email=contact_email(keyring, subscriber) or "",
         verified_at=subscriber.verified_at, models=await model_refs(session, subscriber.id),
         endpoints=[endpoint_read(e) for e in await endpoints_of(session, subscriber.id)],
         created_at=subscriber.created_at)
@@ -313,7 +336,7 @@ async def subscribers_of_model(session: AsyncSession, keyring: Keyring,
         .join(Subscription, Subscription.subscriber_id == Subscriber.id)
         .where(Subscription.model_id == model.id, Subscriber.verified_at.is_not(None))
         .order_by(Subscription.created_at, Subscriber.id))
-    return [ModelSubscriberRead(id=s.id, name=s.name, email=contact_email(keyring, s),
+    return [ModelSubscriberRead(id=s.id, name=s.name, email=contact_email(keyring, s) or "",
                                 subscribed_at=at, endpoints=n or 0) for s, at, n in rows]
 
 
