@@ -192,3 +192,22 @@ def test_leaving_on_the_management_page_needs_the_box_ticked(client, models, mai
     r = client.post(url, data={"csrf_token": csrf, "action": "leave", "confirm": "yes"})
     assert r.status_code == 200 and "Subscription deleted" in r.text
     assert client.get(url, headers={"accept": "text/html"}).status_code == 404
+
+
+def test_sign_ups_are_rate_limited_per_address_and_per_email(client, models, settings):
+    for i in range(settings.rate_limit_email_per_day):
+        r = client.post(
+            "/v1/public/subscribers", headers={"x-forwarded-for": f"203.0.113.{i + 1}"},
+            json={"name": "Re-user", "email": "flooded@re.example", "models": ["acme/chat"]})
+        assert r.status_code == 202, r.text
+    r = client.post("/v1/public/subscribers", headers={"x-forwarded-for": "203.0.113.99"},
+                    json={"name": "Re-user", "email": "flooded@re.example", "models": ["acme/chat"]})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    here = {"x-forwarded-for": "198.51.100.20"}
+    for i in range(settings.rate_limit_ip_per_hour):
+        r = client.post("/v1/public/subscribers", headers=here, json={
+            "name": "Re-user", "email": f"r{i}@re.example", "models": ["acme/chat"]})
+        assert r.status_code == 202, r.text
+    r = client.post("/v1/public/subscribers", headers=here, json={
+        "name": "Re-user", "email": "late@re.example", "models": ["acme/chat"]})
+    assert r.status_code == 429

@@ -31,7 +31,7 @@ from app.requests.deps import CurrentKeyring, CurrentSettings, limit_token_use
 from app.subscribers import service
 from app.subscribers.deps import CurrentResolver
 from app.subscribers.models import Subscriber
-from app.subscribers.router import limit_sign_ups
+from app.subscribers.router import limit_sign_ups, limit_sign_ups_per_email
 from app.subscribers.schemas import EndpointCreate, ModelBody, SubscriberCreate
 from app.subscribers.service import LinkExpired
 from app.web.deps import CurrentUser
@@ -128,6 +128,7 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
         body = SubscriberCreate.model_validate({
             "name": name.strip(), "email": email.strip(), "models": models,
             "endpoints": [{"url": u} for u in urls]})
+        await limit_sign_ups_per_email(request, str(body.email))
         signup = await service.create(session, keyring, settings, resolver, body)
     except ValidationError as exc:
         for err in exc.errors():
@@ -138,7 +139,7 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
             field = f.field.split(".")[0]
             errors.setdefault(field, MESSAGES.get(field, f.message))
     except TooManyRequests:
-        errors["_form"] = "Too many attempts from your network. Please wait an hour."
+        errors["_form"] = "Too many attempts from your network or for this address. Please wait."
     if errors:
         await session.rollback()  # a refused sign-up leaves nothing behind
         return await _subscribe_page(request, session, values, errors,

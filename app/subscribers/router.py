@@ -64,12 +64,23 @@ async def limit_sign_ups(request: Request) -> None:
                         limit=settings.rate_limit_ip_per_hour, window=timedelta(hours=1))
 
 
+async def limit_sign_ups_per_email(request: Request, email: str) -> None:
+    """Nobody can flood one address with confirmation emails, from however many networks."""
+    settings = request.app.state.settings
+    await ratelimit.hit(request.app.state.sessionmaker, request.app.state.keyring,
+                        scope="subscribe-email", value=email,
+                        limit=settings.rate_limit_email_per_day, window=timedelta(days=1))
+
+
 @public.post("", name="subscribe", response_model=SubscriptionRequested,
              status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(limit_sign_ups)],
-             responses={422: {"model": ErrorRead}})
-async def subscribe(body: SubscriberCreate, session: Session, keyring: CurrentKeyring,
-                    settings: CurrentSettings, resolver: CurrentResolver) -> SubscriptionRequested:
+             responses={422: {"model": ErrorRead},
+                        429: {"model": ErrorRead, "description": "Rate limited"}})
+async def subscribe(body: SubscriberCreate, request: Request, session: Session,
+                    keyring: CurrentKeyring, settings: CurrentSettings,
+                    resolver: CurrentResolver) -> SubscriptionRequested:
     """Follow one or more models. Nothing is sent until the emailed link is confirmed."""
+    await limit_sign_ups_per_email(request, str(body.email))
     signup = await service.create(session, keyring, settings, resolver, body)
     return SubscriptionRequested(
         message="We sent a confirmation link to the contact address.",
