@@ -108,6 +108,10 @@ def test_the_subject_answers_a_question_on_the_status_page(settings, org_a, page
         ("question", "to_subject", "Which of your addresses is concerned?"),
         ("answer", "from_subject", "The one in Lyon.")]
     assert "Which of your addresses" not in page.get(f"/r/status/{token}").text
+    # The organisation's admins (no assignee yet) hear that the case can move again; the
+    # answer itself is not in the email.
+    told = mailbox.wait_for(org_a.admin_email, "answered your question")
+    assert ref in str(told["Subject"]) and "Lyon" not in body(told)
 
 
 def test_a_subject_who_cannot_be_identified_after_a_question_is_rejected(settings, org_a,

@@ -206,7 +206,7 @@ async def withdraw_submit(request: Request, token: str, session: Session,
 
 @router.post("/r/status/{token}/answer")
 async def answer_submit(request: Request, token: str, session: Session,
-                        keyring: CurrentKeyring) -> Response:
+                        keyring: CurrentKeyring, settings: CurrentSettings) -> Response:
     try:
         form, case = await _status_action(request, token, session)
     except NotFound as exc:
@@ -221,5 +221,5 @@ async def answer_submit(request: Request, token: str, session: Session,
         return page(request, "requests/status.html", lang,
                     {"view": view, "token": token, "answer": answer[:LIMITS["answer"] * 2],
                      "answer_error": error}, status_code=422)
-    await service.answer(session, keyring, case, answer)
+    await service.answer(session, keyring, settings, case, answer)
     return RedirectResponse(f"/r/status/{token}", status_code=303)

@@ -82,8 +82,8 @@ async def withdraw_request(token: Token, session: Session,
              dependencies=[TokenLimited],
              responses={404: {"model": ErrorRead}, 409: {"model": ErrorRead}})
 async def answer_request(token: Token, body: AnswerBody, session: Session,
-                         keyring: CurrentKeyring) -> RequestStatus:
+                         keyring: CurrentKeyring, settings: CurrentSettings) -> RequestStatus:
     """Answer the provider's request for more information (GDPR Art. 12(6))."""
     case = await service.case_by_status_token(session, token)
-    await service.answer(session, keyring, case, body.answer)
+    await service.answer(session, keyring, settings, case, body.answer)
     return await service.status_view(session, keyring, case, case.language)

@@ -277,7 +277,8 @@ async def withdraw(session: AsyncSession, keyring: Keyring, case: Case) -> Case:
     return case
 
 
-async def answer(session: AsyncSession, keyring: Keyring, case: Case, text: str) -> Case:
+async def answer(session: AsyncSession, keyring: Keyring, settings: Settings, case: Case,
+                 text: str) -> Case:
     if case.status != CaseStatus.awaiting_subject:
         raise Conflict(f"case {case.reference} is {case.status}; no information was asked for")
     sealed = keyring.seal(text, _aad(case.id))
@@ -287,6 +288,13 @@ async def answer(session: AsyncSession, keyring: Keyring, case: Case, text: str)
                             key_id=sealed.key_id))
     await transition(session, case, CaseStatus.in_review, Actor.subject(),
                      action="case.subject_answered")
+    # The assignee (and the admins) hear that the case is theirs to move again; the answer
+    # itself stays on the dashboard.
+    from app.cases import notify
+
+    await notify.tell_staff(session, keyring, await notify.staff_for(session, case), case,
+                            "subject_answered", {"link": notify.case_link(settings, case),
+                                                 "due_at": case.due_at})
     await session.flush()
     return case
 
