@@ -63,6 +63,8 @@ def operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level)
+    # APScheduler logs every run of every job at INFO: keep its warnings (skipped runs) only.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logs.install()
 
     @asynccontextmanager

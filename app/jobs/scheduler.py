@@ -16,7 +16,7 @@ Job = Callable[[], Awaitable[object]]
 def make_scheduler(jobs: list[tuple[str, Job, float]]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     for name, job, seconds in jobs:
-        scheduler.add_job(_guarded(name, job), "interval", seconds=seconds, id=name,
+        scheduler.add_job(_guarded(name, job), "interval", seconds=seconds, id=name, name=name,
                           max_instances=1, coalesce=True, misfire_grace_time=None)
     return scheduler
 
