@@ -121,8 +121,9 @@ def test_a_request_from_confirmation_to_closure_through_the_api(server, client, 
     assert record["format"] == "rights-relay/case-record/v1"
     assert record["audit_chain"]["intact"] is True
     kinds = [n["kind"] for n in record["record"]["notifications"]]
-    assert kinds == ["confirm_request", "receipt", "information_requested", "decision_accepted",
-                     "remediated", "closed"]
+    # The subject's answer also emails the staff (assignee and admins); it is part of the record.
+    assert kinds == ["confirm_request", "receipt", "information_requested", "subject_answered",
+                     "decision_accepted", "remediated", "closed"]
     assert all(set(n) == {"kind", "created_at", "status", "sent_at", "attempts"}
                for n in record["record"]["notifications"])
     assert record["record"]["timeline"][-1]["action"] == "case.exported"
