@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # reminded about at most once a day, however often it runs).
     reminder_interval_seconds: float = Field(default=3600.0, gt=0)
 
+    # A case's subject data is erased this long after the case ended (closed, withdrawn...).
+    retention_days: float = Field(default=365.0, gt=0)
+
     max_body_bytes: int = 1_000_000
     session_max_age_seconds: int = 12 * 3600
     log_level: str = "INFO"

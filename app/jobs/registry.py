@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.acks.service import remind_due
 from app.cases.reminders import send_deadline_reminders
+from app.cases.retention import erase_expired
 from app.config import Settings
 from app.crypto import Keyring
 from app.emails.sender import send_due
@@ -24,6 +25,8 @@ def background_jobs(
          settings.housekeeping_seconds),
         ("notices.send", lambda: send_notices(sessionmaker, settings, keyring), poll),
         ("acks.remind", lambda: remind_due(sessionmaker, settings, keyring), poll),
+        ("cases.retention", lambda: erase_expired(sessionmaker, settings.retention_days),
+         settings.housekeeping_seconds),
         ("cases.deadline_reminders",
          lambda: send_deadline_reminders(sessionmaker, settings, keyring),
          settings.reminder_interval_seconds),
