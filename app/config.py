@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How long a worker holds the deliveries it claimed (at least the timeout plus 5 s; by
+    # default twice the timeout plus a minute): a crashed worker's are sent again after it.
+    delivery_lease_seconds: float | None = Field(default=None, gt=0)
     webhook_concurrency: int = Field(default=256, ge=1, le=10_000)
     # After a secret rotation the old secret keeps signing beside the new one this long.
     webhook_secret_grace_hours: float = Field(default=24.0, ge=0)

@@ -1,5 +1,7 @@
 """A real local HTTP receiver for webhooks: aiohttp in a thread, recording every request, with
-programmable answers per path (status, delay, Retry-After, redirect, connection reset)."""
+programmable answers per path (status, delay, Retry-After, redirect, connection reset, a body
+trickled byte by byte). It also counts, per path and webhook-id, how many requests were in
+flight at the same time (`most_at_once`): one delivery sent twice at once shows as 2."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ class Answer:
     location: str | None = None
     reset: bool = False
     body: str = "ok"
+    trickle: float = 0.0  # > 0: send `body` one byte every `trickle` seconds
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Receiver:
     def __init__(self) -> None:
         self.hits: list[Hit] = []
         self.rules: dict[str, _Rule] = {}
+        self.in_flight: dict[tuple[str, str], int] = {}
+        self.most_at_once: dict[tuple[str, str], int] = {}
         self.lock = threading.Lock()
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -71,6 +76,8 @@ class Receiver:
         with self.lock:
             self.hits.clear()
             self.rules.clear()
+            self.in_flight.clear()
+            self.most_at_once.clear()
 
     def to(self, path: str) -> list[Hit]:
         with self.lock:
@@ -101,6 +108,17 @@ class Receiver:
             return rule.answers.pop(0) if len(rule.answers) > 1 else rule.answers[0]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        key = (request.path, request.headers.get("webhook-id", ""))
+        with self.lock:
+            self.in_flight[key] = self.in_flight.get(key, 0) + 1
+            self.most_at_once[key] = max(self.most_at_once.get(key, 0), self.in_flight[key])
+        try:
+            return await self._answer(request)
+        finally:
+            with self.lock:
+                self.in_flight[key] -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         with self.lock:
             self.hits.append(Hit(request.path, time.time(), dict(request.headers), body))
@@ -116,6 +134,14 @@ class Receiver:
             headers["Retry-After"] = a.retry_after
         if a.location is not None:
             headers["Location"] = a.location
+        if a.trickle:
+            resp = web.StreamResponse(status=a.status, headers=headers)
+            resp.content_length = len(a.body.encode())
+            await resp.prepare(request)
+            for byte in a.body.encode():
+                await resp.write(bytes([byte]))
+                await asyncio.sleep(a.trickle)
+            return resp
         return web.Response(status=a.status, text=a.body, headers=headers)
 
     def _serve(self) -> None:

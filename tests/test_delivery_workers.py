@@ -129,3 +129,38 @@ def test_the_worker_command_delivers_and_stops_cleanly(iso, org, receiver):
     assert proc.returncode == 0, err
     assert "delivery worker started" in out and "delivery worker stopped" in out
     assert statuses(iso.settings) == {"succeeded": 1}
+
+
+def test_a_late_result_never_overwrites_a_delivery_another_worker_leased_again(iso, org,
+                                                                                receiver):
+    """Worker A's lease runs out while it sends; worker B takes the row. A's result arrives
+    late: it is dropped, and the row stays B's, to be recorded by B."""
+    from app.db import utcnow
+    from app.delivery.worker import Outcome
+
+    quick_subscriber(iso.settings, iso.url, ["wrk/m"], [receiver.url("/late")])
+    org.admin.post("/v1/models/wrk/m/versions", json={"label": "v1", "revision": "r"})
+
+    async def go() -> None:
+        engine = make_engine(iso.settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        keyring = Keyring.from_settings(iso.settings)
+        a = DeliveryWorker(make_sessionmaker(engine), iso.settings, keyring,
+                           lease=timedelta(seconds=0.2))
+        b = DeliveryWorker(make_sessionmaker(engine), iso.settings, keyring,
+                           lease=timedelta(seconds=30))
+        [job_a] = await a._claim(10)
+        assert await b._claim(10) == []  # A's lease still runs
+        await asyncio.sleep(0.3)
+        [job_b] = await b._claim(10)
+        assert job_b.delivery_id == job_a.delivery_id and job_b.lease_owner != job_a.lease_owner
+        await a._record([Outcome(job_a, utcnow(), 5, status_code=200)])
+        await engine.dispose()
+
+    asyncio.run(go())
+    engine = sa.create_engine(iso.settings.sync_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        [(status, owner, attempts)] = conn.execute(sa.text(
+            "SELECT status, lease_owner, attempts FROM deliveries")).all()
+        logged = conn.execute(sa.text("SELECT count(*) FROM delivery_attempts")).scalar()
+    engine.dispose()
+    assert (status, attempts, logged) == ("pending", 0, 0) and owner is not None

@@ -86,6 +86,14 @@ class Outcome:
             200 <= self.status_code < 300
 
 
+def lease_for(settings: Settings) -> timedelta:
+    """How long a claimed delivery stays this worker's: longer than one attempt can take, so
+    two workers never send the same delivery at once; a crashed worker's rows come back after."""
+    floor = settings.webhook_timeout_seconds + 5
+    wanted = settings.delivery_lease_seconds or 2 * settings.webhook_timeout_seconds + 60
+    return timedelta(seconds=max(floor, wanted))
+
+
 def envelope(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> bytes:
     """The webhook body, `{"type", "timestamp", "data"}`, as compact JSON."""
     stamp = occurred_at.isoformat().replace("+00:00", "Z")
@@ -105,7 +113,7 @@ class DeliveryWorker:
         self.keys = keys or ServiceKeys.from_settings(settings)
         self.concurrency = settings.webhook_concurrency
         self.batch_size = max(1, min(batch_size, self.concurrency * 2))
-        self.lease = lease or timedelta(seconds=2 * settings.webhook_timeout_seconds + 60)
+        self.lease = lease or lease_for(settings)
         self.capacity = self.concurrency * 2  # claimed and not yet recorded
         self._healthy = asyncio.Semaphore(self.concurrency)
         self._failing = asyncio.Semaphore(max(2, self.concurrency // 8))
@@ -333,8 +341,9 @@ class DeliveryWorker:
 
     async def _apply(self, session: AsyncSession, batch: list[Outcome]) -> None:
         # Only rows this worker still holds: a lease that ran out may have been taken again.
+        # Locked (PostgreSQL) so that no claim takes them between this check and the update.
         rows = await session.execute(select(Delivery.id, Delivery.lease_owner).where(
-            Delivery.id.in_([o.job.delivery_id for o in batch])))
+            Delivery.id.in_([o.job.delivery_id for o in batch])).with_for_update())
         held = {(i, owner) for i, owner in rows}
         batch = [o for o in batch if (o.job.delivery_id, o.job.lease_owner) in held]
         if not batch:
@@ -347,7 +356,8 @@ class DeliveryWorker:
         gone: set[uuid.UUID] = set()
         for o in batch:
             job = o.job
-            row: dict[str, Any] = {"b_id": job.delivery_id, "b_attempts": job.attempt,
+            row: dict[str, Any] = {"b_id": job.delivery_id, "b_owner": job.lease_owner,
+                                   "b_attempts": job.attempt,
                                    "b_status": DeliveryStatus.failed.value, "b_next": now,
                                    "b_code": o.status_code,
                                    "b_error": o.error.value if o.error else None,
@@ -380,7 +390,7 @@ class DeliveryWorker:
         t = Delivery.__table__
         assert isinstance(t, Table)
         await session.execute(
-            update(t).where(t.c.id == bindparam("b_id"))
+            update(t).where(t.c.id == bindparam("b_id"), t.c.lease_owner == bindparam("b_owner"))
             .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
                     next_attempt_at=bindparam("b_next"), last_status_code=bindparam("b_code"),
                     last_error=bindparam("b_error"), last_attempt_at=bindparam("b_last"),
