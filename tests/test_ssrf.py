@@ -103,6 +103,10 @@ def test_registration_check_without_http_or_private_targets(url, problem):
     "http://127.0.0.1:9/hook", "http://[::1]/hook", "http://169.254.169.254/latest/meta-data",
     "http://[fd00:ec2::254]/", "http://[::ffff:127.0.0.1]/", "http://10.0.0.1/",
     "http://internal.example/hook",
+    # Numeric hosts a resolver reads as loopback: decimal, hex, octal, short forms.
+    "http://2130706433/", "http://0x7f.1/", "http://0x7f000001/", "http://0177.0.0.1/",
+    "http://127.1/", "http://127.0.0.1./", "http://[::ffff:7f00:1]/", "http://0/",
+    "http://999.1.1.1/",
 ])
 def test_the_api_refuses_private_webhook_urls(client, org, url):
     RESOLVER.script("internal.example", ["192.168.0.10"])
@@ -137,10 +141,13 @@ def test_dns_rebinding_is_refused_at_connect_time(client, org, mailbox, receiver
     assert receiver.to("/rebound") == []
 
 
-def test_an_ip_literal_stored_earlier_is_refused_at_connect_time(org, receiver, iso):
+@pytest.mark.parametrize("host", ["127.0.0.1", "2130706433", "0x7f.1", "0177.0.0.1", "127.1",
+                                  "[::ffff:127.0.0.1]"])
+def test_an_ip_literal_stored_earlier_is_refused_at_connect_time(org, receiver, iso, host):
     # As if registered while private targets were allowed: the worker still refuses it.
     lenient = iso.settings.model_copy(update={"allow_private_webhook_targets": True})
-    sub = quick_subscriber(lenient, iso.url, ["ssrf/m"], [receiver.url("/literal")])
+    url = f"http://{host}:{receiver.port}/literal"
+    sub = quick_subscriber(lenient, iso.url, ["ssrf/m"], [url])
     version(org, "ssrf/m", "v1")
     deadline = time.monotonic() + 10
     log: list = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -73,11 +74,26 @@ def is_public(address: str | IPAddress) -> bool:
     return ip.is_global
 
 
+# Hosts that the C resolver reads as an IPv4 address although `ipaddress` does not:
+# 2130706433, 0x7f.1, 0177.0.0.1, 127.1, and any of them with a trailing dot.
+_NUMERIC_V4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.IGNORECASE)
+# A numeric-looking host that is no valid address: refused as if it were a private one.
+_INVALID = ipaddress.ip_address("0.0.0.0")  # noqa: S104 (never bound: a value to refuse)
+
+
 def literal_ip(host: str) -> IPAddress | None:
+    """The address a host names literally, in any notation a resolver would accept."""
+    host = host.strip("[]")
     try:
-        return ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host)
     except ValueError:
-        return None
+        pass
+    if _NUMERIC_V4.match(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
+        except OSError:
+            return _INVALID
+    return None
 
 
 class UrlProblem(ValueError):
