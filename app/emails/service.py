@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crypto import Keyring
@@ -18,14 +19,23 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                    undefined=StrictUndefined, keep_trailing_newline=True)
 
 
-def render(kind: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
-    """Returns (subject, body). A template's first line is `Subject: ...`."""
-    lang = lang if lang in LANGUAGES else "en"
-    text = _env.get_template(f"{lang}/{kind}.txt").render(**context)
-    first, _, body = text.partition("\n")
+@cache
+def _templates(name: str) -> tuple[Template, Template]:
+    """A template's first line, `Subject: ...`, and the rest, compiled apart: whatever a value
+    holds, it cannot carry text from the subject into the body or the headers."""
+    source, _, _ = _env.loader.get_source(_env, name)  # type: ignore[union-attr]
+    first, _, rest = source.partition("\n")
     if not first.startswith("Subject: "):
-        raise ValueError(f"email template {lang}/{kind} must start with 'Subject: '")
-    return first[len("Subject: "):].strip(), body.lstrip("\n")
+        raise ValueError(f"email template {name} must start with 'Subject: '")
+    return _env.from_string(first[len("Subject: "):]), _env.from_string(rest)
+
+
+def render(kind: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Returns (subject, body). The subject is always one line (no header injection)."""
+    lang = lang if lang in LANGUAGES else "en"
+    subject, body = _templates(f"{lang}/{kind}.txt")
+    # split() also breaks on \r, \x85, \u2028...: every line break becomes one space.
+    return " ".join(subject.render(**context).split()), body.render(**context).lstrip("\n")
 
 
 async def enqueue(
