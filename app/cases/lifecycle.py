@@ -116,8 +116,9 @@ async def transition(
 
 async def save(session: AsyncSession, case: Case) -> None:
     """Write the case now; if someone changed it since it was read, refuse (409)."""
+    reference = case.reference  # read now: after a failed flush, reading it would fail too
     try:
         await session.flush()
     except StaleDataError:
-        raise ConcurrentChange(f"case {case.reference} was changed at the same time by someone else; "
+        raise ConcurrentChange(f"case {reference} was changed at the same time by someone else; "
                        "reload it and try again") from None
