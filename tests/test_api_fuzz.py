@@ -1,8 +1,12 @@
 """Schemathesis against the committed OpenAPI spec: every operation, generated input, no 500s,
-and every response matches the documented schema and status codes."""
+and every response matches the documented schema and status codes. Once as an admin, and once
+as the other callers where they may act: a reviewer key on cases, a pipeline key on versions
+and remediations, and a subscriber's own token on the subscriber API."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
+
+from tests.propagation import quick_subscriber
 
 pytestmark = pytest.mark.fuzz
 
@@ -44,4 +50,52 @@ class AdminKey:
           suppress_health_check=list(HealthCheck))
 def test_every_operation_survives_generated_input(case, server, org_a):
     CURRENT_KEY["admin"] = org_a.keys["admin"]
+    case.call_and_validate(base_url=server.url)
+
+
+# The same operations again, as callers with fewer rights.
+# A subscriber follows models and adds endpoints by name and URL: a model that is not registered
+# and a URL the service will not call (scheme, private address) are 422s the schema cannot say.
+ACCEPTED = ["2xx", "400", "401", "403", "404", "409", "410", "429"]
+OTHERS_CONFIG = SchemathesisConfig.from_dict({
+    "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}},
+    "operations": [{"include-path-regex": "^/v1/subscriber/(models|endpoints)$",
+                    "include-method": "POST",
+                    "checks": {"positive_data_acceptance": {
+                        "expected-statuses": [*ACCEPTED, "422"]}}}]})
+# Only where the caller may act (elsewhere it gets a 403, which the authorisation matrix tests).
+OTHERS_PATHS = re.compile(r"^/v1/(subscriber|cases|remediations|models/\{namespace\}/\{name\}/versions)")
+_spec = json.loads(SPEC.read_text())
+_spec["paths"] = {p: ops for p, ops in _spec["paths"].items() if OTHERS_PATHS.match(p)}
+as_others = schemathesis.openapi.from_dict(_spec, config=OTHERS_CONFIG)
+OTHER_KEYS: dict[str, str] = {}
+
+
+def other_role(path: str, method: str) -> str:
+    if path.startswith("/v1/subscriber"):
+        return "subscriber"
+    return "reviewer" if path.startswith("/v1/cases") else "pipeline"
+
+
+@as_others.auth(refresh_interval=None)
+class OtherKey:
+    def get(self, case, ctx):
+        return OTHER_KEYS.get(other_role(case.operation.path, case.operation.method), "x")
+
+    def set(self, case, data, ctx):
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@as_others.parametrize()
+@settings(max_examples=5, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+def test_every_operation_survives_generated_input_from_other_callers(case, server, org_a,
+                                                                     receiver):
+    OTHER_KEYS.update(reviewer=org_a.keys["reviewer"], pipeline=org_a.keys["pipeline"])
+    # A subscriber of this test's organisation (made once per operation: tables are wiped).
+    if case.operation.path.startswith("/v1/subscriber") and \
+            org_a.admin.get("/v1/models/acme/fuzz").status_code == 404:
+        org_a.admin.post("/v1/models", json={"id": "acme/fuzz", "title": "Fuzz"})
+        OTHER_KEYS["subscriber"] = quick_subscriber(
+            server.settings, server.url, ["acme/fuzz"], [receiver.url("/fuzz")]).token
     case.call_and_validate(base_url=server.url)
