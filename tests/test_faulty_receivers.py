@@ -65,3 +65,19 @@ def test_a_redirect_to_an_internal_address_is_not_followed(client, org_a, faults
     log = attempts_when(sub, "succeeded")
     assert [(a["status_code"], a["error_class"]) for a in log] == [(307, "redirect"), (200, None)]
     assert [h.path for h in receiver.hits] == ["/redirect", "/redirect"]
+
+
+def test_retry_after_as_a_date_is_honoured_and_nonsense_is_ignored(client, org_a, faults,
+                                                                   mailbox, receiver):
+    from email.utils import formatdate
+
+    receiver.answer("/date", Answer(503, retry_after=formatdate(time.time() + 3, usegmt=True)),
+                    Answer(200))
+    receiver.answer("/nonsense", Answer(429, retry_after="soon, maybe"), Answer(200))
+    subscribe(client, mailbox, models=[MODEL],
+              urls=[receiver.url("/date"), receiver.url("/nonsense")])
+    version(org_a, MODEL, "v1")
+    first, second = receiver.wait_for("/nonsense", 2, timeout=10)
+    assert second.at - first.at < 1.5  # the schedule's own (scaled) delay
+    first, second = receiver.wait_for("/date", 2, timeout=10)
+    assert second.at - first.at >= 1.9  # the date is to the second

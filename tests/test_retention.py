@@ -68,6 +68,9 @@ def test_subject_data_is_erased_after_retention_and_the_audit_trail_still_verifi
         export = org.admin.get(f"/v1/cases/{ref}/export").json()
         assert export["audit_chain"]["intact"] is True
         assert "case.subject_erased" in [e["action"] for e in export["record"]["timeline"]]
+    # The status link still answers (no 500), with nothing of the person left to show.
+    r = org.admin.get(f"/v1/public/requests/{token}")
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn", r.text
     for ref in (recent, still_open):
         assert org.admin.get(f"/v1/cases/{ref}").json()["subject"]["name"] == "Jane Doe"
 
