@@ -89,3 +89,17 @@ def test_an_email_subject_is_one_line_whatever_a_value_holds(server, settings, m
     assert msg["Bcc"] is None and msg["X-Injected"] is None
     assert mailbox.to("evil@attacker.example") == []
     assert body(msg).startswith("Hello,")
+
+
+def test_a_subscriber_name_with_markup_is_text_on_the_provider_dashboard(server, org_a,
+                                                                         receiver):
+    from tests.propagation import quick_subscriber
+
+    model_with_version(org_a, "acme/shown")
+    quick_subscriber(server.settings, server.url, ["acme/shown"], [receiver.url("/shown")],
+                     name=MARKUP)
+    web = sign_in(server, org_a)
+    page = web.get("/dashboard/propagation")
+    web.close()
+    assert page.status_code == 200
+    assert_escaped(page.text, MARKUP)
