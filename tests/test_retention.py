@@ -26,8 +26,8 @@ def iso(settings, tmp_path):
 
 
 def subject_columns(settings, reference):
-    [row] = sql(settings, "SELECT subject_ciphertext, subject_wrapped_key, subject_erased_at "
-                          "FROM cases WHERE reference = :r", r=reference)
+    [row] = sql(settings, "SELECT subject_ciphertext, subject_wrapped_key, subject_erased_at, "
+                          "subject_index FROM cases WHERE reference = :r", r=reference)
     return row
 
 
@@ -56,6 +56,7 @@ def test_subject_data_is_erased_after_retention_and_the_audit_trail_still_verifi
     for ref in (old_closed, old_withdrawn):
         row = subject_columns(s, ref)
         assert row["subject_ciphertext"] is None and row["subject_wrapped_key"] is None
+        assert row["subject_index"] == ""
         detail = org.admin.get(f"/v1/cases/{ref}").json()
         assert detail["subject"] is None and detail["subject_erased_at"]
         sealed = sql(s, "SELECT count(*) AS n FROM case_messages m JOIN cases c ON c.id = "
@@ -72,6 +73,7 @@ def test_subject_data_is_erased_after_retention_and_the_audit_trail_still_verifi
     r = org.admin.get(f"/v1/public/requests/{token}")
     assert r.status_code == 200 and r.json()["status"] == "withdrawn", r.text
     for ref in (recent, still_open):
+        assert len(subject_columns(s, ref)["subject_index"]) == 64
         assert org.admin.get(f"/v1/cases/{ref}").json()["subject"]["name"] == "Jane Doe"
 
     env = {**os.environ, "RR_DATABASE_URL": s.database_url, "RR_DATA_DIR": str(s.data_dir),
