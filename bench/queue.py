@@ -112,6 +112,7 @@ def run(db: Database, sizes: tuple[int, ...] = SIZES) -> list[Result]:
         t0 = time.monotonic()
         rows.add_cases(db, org_id, list(models), have, size - have)
         rows.add_events(db, org_id, models, have, size - have)
+        rows.settle(db)
         have = size
         print(f"  [{db.dialect}: {size:,} cases and events in {time.monotonic() - t0:.0f} s]",
               flush=True)

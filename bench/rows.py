@@ -31,7 +31,7 @@ def _pick(column: str, ids: list[str]) -> str:
 def _series(db: Database, select: str) -> str:
     """`select` reads `n` from the numbers :start..:stop."""
     if db.dialect == "postgresql":
-        return f"SELECT {select} FROM generate_series(:start, :stop) AS n"
+        return f"SELECT {select} FROM generate_series(CAST(:start AS bigint), CAST(:stop AS bigint)) AS n"
     return (f"SELECT {select} FROM (WITH RECURSIVE g(n) AS (SELECT :start UNION ALL "
             f"SELECT n + 1 FROM g WHERE n < :stop) SELECT n FROM g)")
 
@@ -113,7 +113,15 @@ def add_events(db: Database, org_id: uuid.UUID, models: dict[uuid.UUID, str], st
                 "INSERT INTO events (id, type, org_id, model_id, root_id, occurred_at, action, "
                 f"data) {events}"),
                 {**params_base, "start": lo, "stop": min(lo + CHUNK, start + count) - 1})
+    settle(db)
+
+
+def settle(db: Database) -> None:
+    """What the database does on its own some time after a bulk load, done now so that it does
+    not run during the measurements: statistics, and on PostgreSQL a vacuum (visibility map,
+    hint bits), which autovacuum would otherwise start in the middle of them."""
+    with db.engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if db.dialect == "postgresql":
-            conn.execute(sa.text("ANALYZE cases; ANALYZE case_models; ANALYZE events"))
+            conn.execute(sa.text("VACUUM ANALYZE cases, case_models, events"))
         else:
             conn.execute(sa.text("ANALYZE"))
