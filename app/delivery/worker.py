@@ -20,7 +20,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,13 +110,14 @@ class DeliveryWorker:
         self.concurrency = settings.webhook_concurrency
         self.batch_size = max(1, min(batch_size, self.concurrency * 2))
         self.lease = lease or timedelta(seconds=2 * settings.webhook_timeout_seconds + 60)
-        self.capacity = self.concurrency * 2  # claimed, not yet recorded, not waiting
+        self.capacity = self.concurrency * 4  # claimed, not yet recorded, not waiting
         self.slow_after = settings.webhook_slow_after_seconds
         self.waiting_capacity = settings.webhook_waiting_connections
         self._healthy = asyncio.Semaphore(self.concurrency)
         self._failing = asyncio.Semaphore(max(2, self.concurrency // 8))
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._v1a: dict[tuple[str, int], str] = {}
+        self._literal_blocked: dict[str, bool] = {}
         self._in_flight = 0
         self._waiting = 0  # slow sends that gave their slot back
         self._room = asyncio.Event()  # set when recorded results or slow sends free room
@@ -251,7 +252,9 @@ class DeliveryWorker:
             await self._outcomes.put(Outcome(job, utcnow(), 0))
             return
         lane = self._failing if job.failing else self._healthy
-        async with self._slot(lane, may_wait=not job.failing):
+        await lane.acquire()
+        slot = _Slot(self, lane, may_wait=not job.failing)
+        try:
             outcome = Outcome(job, utcnow(), 0)
             start = time.perf_counter()
             try:
@@ -279,45 +282,20 @@ class DeliveryWorker:
             outcome.duration_ms = int(elapsed * 1000)
             ATTEMPTS.labels("success" if outcome.ok else (outcome.error or "error")).inc()
             ATTEMPT_SECONDS.observe(elapsed)
-        await self._outcomes.put(outcome)
-
-    @contextlib.asynccontextmanager
-    async def _slot(self, lane: asyncio.Semaphore, *, may_wait: bool) -> AsyncIterator[None]:
-        """A slot of `lane` for one send. A send still unanswered after `slow_after` gives the
-        slot (and its share of the claim capacity) back and waits among the idle connections,
-        while there is room there: a slow endpoint does not take a lane's slot for long."""
-        await lane.acquire()
-        released = False
-
-        def turn_slow() -> None:
-            nonlocal released
-            if self._waiting >= self.waiting_capacity:
-                return
-            released = True
-            lane.release()
-            self._waiting += 1
-            self._in_flight -= 1
-            self._room.set()
-
-        handle = asyncio.get_running_loop().call_later(self.slow_after, turn_slow) \
-            if may_wait else None
-        try:
-            yield
         finally:
-            if handle is not None:
-                handle.cancel()
-            if released:
-                self._waiting -= 1
-                self._in_flight += 1  # counted again until its result is recorded
-            else:
-                lane.release()
+            slot.release()
+        self._outcomes.put_nowait(outcome)
 
     async def _post(self, http: aiohttp.ClientSession, job: Job, outcome: Outcome) -> None:
-        host = urlsplit(job.url).hostname or ""
-        ip = _literal_ip(host)
-        # aiohttp does not resolve IP literals: check them here.
-        if ip is not None and not self.settings.allow_private_webhook_targets \
-                and not is_public(ip):
+        # aiohttp does not resolve IP literals: check them here (once per URL).
+        blocked = self._literal_blocked.get(job.url)
+        if blocked is None:
+            if len(self._literal_blocked) > 50_000:
+                self._literal_blocked.clear()
+            ip = _literal_ip(urlsplit(job.url).hostname or "")
+            blocked = self._literal_blocked[job.url] = ip is not None and \
+                not self.settings.allow_private_webhook_targets and not is_public(ip)
+        if blocked:
             raise SSRFBlocked("a non-public address")
         headers = self._headers(job, int(time.time()))
         async with http.post(job.url, data=job.body, headers=headers,
@@ -488,6 +466,38 @@ class DeliveryWorker:
 
 
 _STOP: Any = object()
+
+
+class _Slot:
+    """A slot of a lane, held for one send. A send still unanswered after `slow_after` gives
+    the slot (and its share of the claim capacity) back and waits among the idle connections,
+    while there is room there: a slow endpoint does not take a lane's slot for long."""
+
+    __slots__ = ("handle", "lane", "released", "worker")
+
+    def __init__(self, worker: DeliveryWorker, lane: asyncio.Semaphore, *, may_wait: bool) -> None:
+        self.worker, self.lane, self.released = worker, lane, False
+        self.handle = asyncio.get_running_loop().call_later(worker.slow_after, self._turn_slow) \
+            if may_wait else None
+
+    def _turn_slow(self) -> None:
+        w = self.worker
+        if w._waiting >= w.waiting_capacity:
+            return
+        self.released = True
+        self.lane.release()
+        w._waiting += 1
+        w._in_flight -= 1
+        w._room.set()
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        if self.released:
+            self.worker._waiting -= 1
+            self.worker._in_flight += 1  # counted again until its result is recorded
+        else:
+            self.lane.release()
 
 
 def _raise_open_files(wanted: int) -> None:
