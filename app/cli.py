@@ -224,7 +224,12 @@ def worker(
             await engine.dispose()
         typer.echo("delivery worker stopped")
 
-    asyncio.run(go())
+    try:  # uvloop, where available, makes sending webhooks markedly cheaper
+        import uvloop
+    except ImportError:  # pragma: no cover (Windows)
+        asyncio.run(go())
+    else:
+        uvloop.run(go())
 
 
 @cli.command("webhook-schemas")

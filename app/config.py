@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # default twice the timeout plus a minute): a crashed worker's are sent again after it.
     delivery_lease_seconds: float | None = Field(default=None, gt=0)
     webhook_concurrency: int = Field(default=256, ge=1, le=10_000)
+    # A send unanswered this long gives its slot back and waits among at most
+    # `webhook_waiting_connections` idle connections: slow endpoints never hold up the rest.
+    webhook_slow_after_seconds: float = Field(default=0.25, gt=0)
+    webhook_waiting_connections: int = Field(default=2048, ge=0, le=50_000)
     # After a secret rotation the old secret keeps signing beside the new one this long.
     webhook_secret_grace_hours: float = Field(default=24.0, ge=0)
     # An endpoint failing without a success for this long is disabled and its owner emailed.

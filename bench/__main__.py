@@ -7,10 +7,10 @@ import platform
 import time
 from datetime import UTC, datetime
 
-from bench import intake
+from bench import fanout, intake, queue
 from bench.support import Result, database, table
 
-BENCHMARKS = {"intake": intake.run}
+BENCHMARKS = {"fanout": fanout.run, "intake": intake.run, "queue": queue.run}
 
 
 def main() -> None:

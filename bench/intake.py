@@ -68,7 +68,7 @@ def _confirmation_tokens(db: Database) -> list[str]:
 _DB: Database
 
 
-def run(db: Database, requests: int = 2000) -> list[Result]:
+def run(db: Database, requests: int = 1000) -> list[Result]:
     global _DB
     _DB = db
     env = app_env(db, run_jobs="false")

@@ -89,8 +89,12 @@ def app_env(db: Database, **settings: object) -> dict[str, str]:
 def serve(factory: str, env: dict[str, str], port: int | None = None) -> Iterator[str]:
     """Run `uvicorn --factory <factory>` in its own process; yields its base URL."""
     port = port or free_port()
+    # RR_BENCH_PROFILE=<dir>: each served app writes a cProfile of its whole run there.
+    profile = os.environ.get("RR_BENCH_PROFILE")
+    prefix = ["-m", "cProfile", "-o", f"{profile}/{factory.split(':')[0]}-{port}.prof"] \
+        if profile else []
     proc = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+        [sys.executable, *prefix, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log"],
         cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"

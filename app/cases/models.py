@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin, utcnow
@@ -91,6 +91,9 @@ class Case(IdMixin, TimestampMixin, Base):
     row_version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": row_version}
+    # The queue: filtered by status (or not), sorted by due date then id (the keyset cursor).
+    __table_args__ = (Index("ix_cases_queue", "org_id", "status", "due_at", "id"),
+                      Index("ix_cases_org_due", "org_id", "due_at", "id"))
 
 
 class CaseModel(Base):

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, Uuid, and_, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
 from app.cases.deadlines import DEADLINE_RUNS, DUE_SOON, is_due_soon, is_overdue
 from app.cases.models import Case, CaseKind, CaseModel, CaseStatus, Decision
 from app.cases.schemas import REFERENCE_PATTERN, AssigneeRead, CaseRead
+from app.db import UTCDateTime
 from app.errors import BadRequest, NotFound
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
@@ -93,10 +94,11 @@ async def list_cases(
     descending = filters.order == "-due_at"
     if page.cursor:
         due, case_id = _decode(page.cursor)
-        if descending:
-            q = q.where(or_(Case.due_at < due, and_(Case.due_at == due, Case.id < case_id)))
-        else:
-            q = q.where(or_(Case.due_at > due, and_(Case.due_at == due, Case.id > case_id)))
+        # A row-value comparison: both databases walk the (org, [status,] due_at, id) index
+        # from the cursor on, however deep the page.
+        key, after = tuple_(Case.due_at, Case.id), tuple_(literal(due, UTCDateTime()),
+                                                         literal(case_id, Uuid()))
+        q = q.where(key < after if descending else key > after)
     order = (Case.due_at.desc(), Case.id.desc()) if descending else (Case.due_at, Case.id)
     rows = list(await session.scalars(q.order_by(*order).limit(page.limit + 1)))
     more = len(rows) > page.limit

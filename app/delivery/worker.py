@@ -2,7 +2,10 @@
 shared aiohttp session, and records the results in batches.
 
 - Bounded concurrency, per-request timeouts, and a separate, smaller lane for endpoints that
-  are already failing: a slow or dead endpoint holds at most its own slot, never the others'.
+  are already failing. A send still unanswered after `webhook_slow_after_seconds` gives its
+  slot back and waits in a larger pool of idle connections: a slow or dead endpoint never
+  holds up the others (it only costs a socket until its timeout).
+- The claimer wakes as soon as results are recorded (room freed), not on the next poll.
 - Claims are leases (`FOR UPDATE SKIP LOCKED` on PostgreSQL): several workers share the work,
   and a crashed worker's rows are taken again once the lease runs out.
 - Connect-time SSRF check: the resolver refuses non-public answers and the connection goes to
@@ -17,6 +20,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,7 +108,7 @@ def envelope(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> by
 class DeliveryWorker:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
                  keyring: Keyring, *, resolver: Resolver | None = None,
-                 keys: ServiceKeys | None = None, batch_size: int = 200,
+                 keys: ServiceKeys | None = None, batch_size: int = 500,
                  lease: timedelta | None = None) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
@@ -114,19 +118,30 @@ class DeliveryWorker:
         self.concurrency = settings.webhook_concurrency
         self.batch_size = max(1, min(batch_size, self.concurrency * 2))
         self.lease = lease or lease_for(settings)
-        self.capacity = self.concurrency * 2  # claimed and not yet recorded
+        self.capacity = self.concurrency * 4  # claimed, not yet recorded, not waiting
+        self.slow_after = settings.webhook_slow_after_seconds
+        self.waiting_capacity = settings.webhook_waiting_connections
         self._healthy = asyncio.Semaphore(self.concurrency)
         self._failing = asyncio.Semaphore(max(2, self.concurrency // 8))
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._v1a: dict[tuple[str, int], str] = {}
+        self._literal_blocked: dict[str, bool] = {}
         self._in_flight = 0
+        self._waiting = 0  # slow sends that gave their slot back
+        self._room = asyncio.Event()  # set when recorded results or slow sends free room
+        # SQLite has one writer at a time: claims and records take turns here rather than in
+        # SQLite's busy handler, which sleeps in coarse steps while the other commits.
+        bind = sessionmaker.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._writing: contextlib.AbstractAsyncContextManager[Any] = \
+            asyncio.Lock() if sqlite else contextlib.nullcontext()
         self.sent = 0
 
     # --- the loop --------------------------------------------------------------------------
 
     def _client(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self.concurrency, limit_per_host=0, ttl_dns_cache=10,
+            limit=self.concurrency + self.waiting_capacity + 8, limit_per_host=0, ttl_dns_cache=10,
             resolver=CheckingResolver(self.resolver,
                                       allow_private=self.settings.allow_private_webhook_targets))
         timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds,
@@ -137,17 +152,23 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; then let in-flight requests finish (bounded)."""
+        _raise_open_files(self.concurrency + self.waiting_capacity + 256)
         tasks: set[asyncio.Task[None]] = set()
         recorder = asyncio.create_task(self._record_loop())
         async with self._client() as http:
             while not stop.is_set():
                 room = self.capacity - self._in_flight
+                if room < max(1, self.batch_size // 4):
+                    # Full: wait until results are recorded (or sends turn slow), not a poll.
+                    self._room.clear()
+                    await _first(self._room.wait(), stop.wait(),
+                                 timeout=self.settings.delivery_poll_seconds)
+                    continue
                 jobs: list[Job] = []
-                if room >= max(1, self.batch_size // 4):
-                    try:
-                        jobs = await self._claim(min(room, self.batch_size))
-                    except Exception:
-                        log.exception("claiming deliveries failed; trying again")
+                try:
+                    jobs = await self._claim(min(room, self.batch_size))
+                except Exception:
+                    log.exception("claiming deliveries failed; trying again")
                 for job in jobs:
                     self._in_flight += 1
                     task = asyncio.create_task(self._send(http, job))
@@ -167,7 +188,7 @@ class DeliveryWorker:
 
     async def _claim(self, limit: int) -> list[Job]:
         now = utcnow()
-        async with self.sessionmaker() as session:
+        async with self._writing, self.sessionmaker() as session:
             ids = await claim(session, Delivery, limit=limit, lease=self.lease,
                               order_by=Delivery.next_attempt_at,
                               due=(Delivery.status == DeliveryStatus.pending)
@@ -239,7 +260,9 @@ class DeliveryWorker:
             await self._outcomes.put(Outcome(job, utcnow(), 0))
             return
         lane = self._failing if job.failing else self._healthy
-        async with lane:
+        await lane.acquire()
+        slot = _Slot(self, lane, may_wait=not job.failing)
+        try:
             outcome = Outcome(job, utcnow(), 0)
             start = time.perf_counter()
             try:
@@ -267,14 +290,20 @@ class DeliveryWorker:
             outcome.duration_ms = int(elapsed * 1000)
             ATTEMPTS.labels("success" if outcome.ok else (outcome.error or "error")).inc()
             ATTEMPT_SECONDS.observe(elapsed)
-        await self._outcomes.put(outcome)
+        finally:
+            slot.release()
+        self._outcomes.put_nowait(outcome)
 
     async def _post(self, http: aiohttp.ClientSession, job: Job, outcome: Outcome) -> None:
-        host = urlsplit(job.url).hostname or ""
-        ip = _literal_ip(host)
-        # aiohttp does not resolve IP literals: check them here.
-        if ip is not None and not self.settings.allow_private_webhook_targets \
-                and not is_public(ip):
+        # aiohttp does not resolve IP literals: check them here (once per URL).
+        blocked = self._literal_blocked.get(job.url)
+        if blocked is None:
+            if len(self._literal_blocked) > 50_000:
+                self._literal_blocked.clear()
+            ip = _literal_ip(urlsplit(job.url).hostname or "")
+            blocked = self._literal_blocked[job.url] = ip is not None and \
+                not self.settings.allow_private_webhook_targets and not is_public(ip)
+        if blocked:
             raise SSRFBlocked("a non-public address")
         headers = self._headers(job, int(time.time()))
         async with http.post(job.url, data=job.body, headers=headers,
@@ -321,11 +350,12 @@ class DeliveryWorker:
             finally:
                 self._in_flight -= len(batch)
                 self.sent += len(batch)
+                self._room.set()
 
     async def _record(self, batch: list[Outcome]) -> None:
         for tries in range(3):
             try:
-                async with self.sessionmaker() as session:
+                async with self._writing, self.sessionmaker() as session:
                     await self._apply(session, batch)
                     await session.commit()
                 return
@@ -446,3 +476,58 @@ class DeliveryWorker:
 
 
 _STOP: Any = object()
+
+
+class _Slot:
+    """A slot of a lane, held for one send. A send still unanswered after `slow_after` gives
+    the slot (and its share of the claim capacity) back and waits among the idle connections,
+    while there is room there: a slow endpoint does not take a lane's slot for long."""
+
+    __slots__ = ("handle", "lane", "released", "worker")
+
+    def __init__(self, worker: DeliveryWorker, lane: asyncio.Semaphore, *, may_wait: bool) -> None:
+        self.worker, self.lane, self.released = worker, lane, False
+        self.handle = asyncio.get_running_loop().call_later(worker.slow_after, self._turn_slow) \
+            if may_wait else None
+
+    def _turn_slow(self) -> None:
+        w = self.worker
+        if w._waiting >= w.waiting_capacity:
+            return
+        self.released = True
+        self.lane.release()
+        w._waiting += 1
+        w._in_flight -= 1
+        w._room.set()
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        if self.released:
+            self.worker._waiting -= 1
+            self.worker._in_flight += 1  # counted again until its result is recorded
+        else:
+            self.lane.release()
+
+
+def _raise_open_files(wanted: int) -> None:
+    """Every connection is a file descriptor: raise the soft limit towards what we may open."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover (Windows)
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+async def _first(*waits: Coroutine[Any, Any, Any], timeout: float) -> None:
+    """Return when the first of `waits` is done, or after `timeout`; cancel the rest."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

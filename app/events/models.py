@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -36,6 +36,9 @@ class Event(Base):
     """One fact re-users must hear about. `position` orders the feeds and cursors."""
 
     __tablename__ = "events"
+    # Feeds and the pull API: one model's or one organisation's events in position order.
+    __table_args__ = (Index("ix_events_model_position", "model_id", "position"),
+                      Index("ix_events_org_position", "org_id", "position"))
 
     # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
     position: Mapped[int] = mapped_column(

@@ -1,0 +1,58 @@
+"""Slow or dead endpoints never hold up healthy ones: a send unanswered for a moment gives its
+slot back (real HTTP receiver, real database, the real worker)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.propagation import isolated_server, quick_subscriber
+from tests.receiver import Answer
+from tests.support import create_org, wipe
+from tests.test_delivery_workers import run_workers, statuses
+
+
+@pytest.fixture(scope="module")
+def iso(tmp_path_factory, smtp):
+    srv, close = isolated_server(str(tmp_path_factory.mktemp("lanes")), smtp.port,
+                                 run_delivery_worker=False, webhook_concurrency=4,
+                                 webhook_timeout_seconds=4, webhook_slow_after_seconds=0.2)
+    yield srv
+    close()
+
+
+@pytest.fixture
+def org(iso):
+    o = create_org(iso.settings, iso.url, "lanes")
+    assert o.admin.post("/v1/models", json={"id": "lanes/m", "title": "M"}).status_code == 201
+    yield o
+    o.close()
+    wipe(iso.settings.sync_url)
+
+
+def test_dead_endpoints_do_not_delay_healthy_ones(iso, org, receiver):
+    dead = [f"/dead/{i}" for i in range(12)]  # three times the worker's 4 slots
+    healthy = [f"/ok/{i}" for i in range(20)]
+    for p in dead:
+        receiver.answer(p, Answer(204, delay=5))  # never answers within the 4 s timeout
+    for p in healthy:
+        receiver.answer(p, Answer(204, delay=0.02))
+    for group in (dead[:6], dead[6:], healthy[:10], healthy[10:]):  # 10 endpoints at most each
+        quick_subscriber(iso.settings, iso.url, ["lanes/m"], [receiver.url(p) for p in group])
+    org.admin.post("/v1/models/lanes/m/versions", json={"label": "v1", "revision": "r"})
+    start = time.monotonic()
+    healthy_done: list[float] = []
+
+    def done() -> bool:
+        if not healthy_done and all(receiver.to(p) for p in healthy):
+            healthy_done.append(time.monotonic() - start)
+        return bool(healthy_done) and statuses(iso.settings) == {"succeeded": 20, "pending": 12}
+
+    asyncio.run(run_workers(iso.settings, done, {}))
+    time.sleep(1.5)  # the receiver's handlers of the dead endpoints finish before it stops
+    # Healthy endpoints were served while every dead one still held its connection.
+    assert healthy_done and healthy_done[0] < 3, healthy_done
+    # The dead ones timed out and wait for their retry; the healthy ones succeeded.
+    assert statuses(iso.settings) == {"succeeded": 20, "pending": 12}
