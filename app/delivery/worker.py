@@ -23,12 +23,12 @@ import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import aiohttp
 from prometheus_client import Counter, Histogram
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -49,6 +49,9 @@ from app.subscribers.service import contact_email, signing_secrets
 
 log = logging.getLogger(__name__)
 
+# An endpoint's last_success_at is only rewritten once it is older than this (and whenever
+# the endpoint was failing): a healthy endpoint's row is not updated for every delivery.
+SUCCESS_PRECISION = timedelta(seconds=60)
 BODY_LIMIT = 1024  # bytes of a response kept in the attempt log
 USER_AGENT = "RightsRelay-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
 
@@ -72,6 +75,16 @@ class Job:
     ack_url: str | None
     lease_owner: str | None = None
     usable: bool = True  # False: endpoint disabled or removed since the row was written
+
+
+@dataclass(frozen=True, slots=True)
+class _Sealed:
+    """An endpoint's sealed secrets, as the claim selects them (see `signing_secrets`)."""
+
+    id: uuid.UUID
+    secret_sealed: bytes
+    previous_secret_sealed: bytes | None
+    previous_secret_expires_at: datetime | None
 
 
 @dataclass
@@ -195,38 +208,47 @@ class DeliveryWorker:
                               & (Delivery.next_attempt_at <= now))
             if not ids:
                 return []
+            # Plain columns (Core rows, not ORM objects): only what sending needs.
+            d, e = Delivery, Endpoint
             rows = (await session.execute(
-                select(Delivery, Endpoint).join(Endpoint, Endpoint.id == Delivery.endpoint_id)
-                .where(Delivery.id.in_(ids)))).all()
-            event_ids = {d.event_id for d, _ in rows if d.event_id is not None}
-            events = {e.id: e for e in await session.scalars(
-                select(Event).where(Event.id.in_(event_ids)))} if event_ids else {}
+                select(d.id, d.attempts, d.subscriber_id, d.event_id, d.event_type,
+                       d.created_at, d.test_payload, d.lease_owner,
+                       e.id.label("endpoint_id"), e.url, e.enabled, e.removed_at,
+                       e.failing_since, e.secret_sealed, e.previous_secret_sealed,
+                       e.previous_secret_expires_at)
+                .join(e, e.id == d.endpoint_id).where(d.id.in_(ids)))).all()
+            event_ids = {r.event_id for r in rows if r.event_id is not None}
+            events = {ev.id: ev for ev in (await session.execute(
+                select(Event.id, Event.type, Event.occurred_at, Event.data, Event.action)
+                .where(Event.id.in_(event_ids)))).all()} if event_ids else {}
             await session.commit()
         bodies: dict[uuid.UUID, bytes] = {}
         secrets: dict[uuid.UUID, list[str]] = {}
         jobs: list[Job] = []
-        for delivery, endpoint in rows:
-            usable = endpoint.enabled and endpoint.removed_at is None
-            event = events.get(delivery.event_id) if delivery.event_id else None
+        for r in rows:
+            usable = r.enabled and r.removed_at is None
+            event = events.get(r.event_id) if r.event_id else None
             ack: str | None = None
             if event is not None:
                 if event.id not in bodies:
                     bodies[event.id] = envelope(event.type, event.occurred_at, event.data)
                 body, msg_id = bodies[event.id], str(event.id)
                 if event.action != RequiredAction.no_action:
-                    ack = ack_url(self.settings, event.id, delivery.subscriber_id)
+                    ack = ack_url(self.settings, event.id, r.subscriber_id)
             else:
-                payload = delivery.test_payload or {}
-                body = envelope(delivery.event_type, delivery.created_at, payload)
-                msg_id = str(payload.get("event_id", delivery.id))
-            if usable and endpoint.id not in secrets:
-                secrets[endpoint.id] = signing_secrets(self.keyring, endpoint)
+                payload = r.test_payload or {}
+                body = envelope(r.event_type, r.created_at, payload)
+                msg_id = str(payload.get("event_id", r.id))
+            if usable and r.endpoint_id not in secrets:
+                secrets[r.endpoint_id] = signing_secrets(self.keyring, _Sealed(
+                    r.endpoint_id, r.secret_sealed, r.previous_secret_sealed,
+                    r.previous_secret_expires_at))
             jobs.append(Job(
-                delivery_id=delivery.id, attempt=delivery.attempts + 1, endpoint_id=endpoint.id,
-                subscriber_id=delivery.subscriber_id, url=endpoint.url,
-                secrets=secrets.get(endpoint.id, []), failing=endpoint.failing_since is not None,
-                msg_id=msg_id, event_type=delivery.event_type, body=body, ack_url=ack,
-                lease_owner=delivery.lease_owner, usable=usable))
+                delivery_id=r.id, attempt=r.attempts + 1, endpoint_id=r.endpoint_id,
+                subscriber_id=r.subscriber_id, url=r.url,
+                secrets=secrets.get(r.endpoint_id, []), failing=r.failing_since is not None,
+                msg_id=msg_id, event_type=r.event_type, body=body, ack_url=ack,
+                lease_owner=r.lease_owner, usable=usable))
         return jobs
 
     # --- sending ---------------------------------------------------------------------------
@@ -356,7 +378,12 @@ class DeliveryWorker:
         for tries in range(3):
             try:
                 async with self._writing, self.sessionmaker() as session:
-                    await self._apply(session, batch)
+                    # Usually every row is still this worker's: one guarded UPDATE tells.
+                    # Otherwise (a lease ran out and may have been taken again, or a row was
+                    # deleted) nothing of it is kept, and the rows still held are picked first.
+                    if not await self._apply(session, batch, check_first=False):
+                        await session.rollback()
+                        await self._apply(session, batch, check_first=True)
                     await session.commit()
                 return
             except IntegrityError:
@@ -369,15 +396,20 @@ class DeliveryWorker:
                 if not batch or tries == 2:
                     return
 
-    async def _apply(self, session: AsyncSession, batch: list[Outcome]) -> None:
-        # Only rows this worker still holds: a lease that ran out may have been taken again.
-        # Locked (PostgreSQL) so that no claim takes them between this check and the update.
-        rows = await session.execute(select(Delivery.id, Delivery.lease_owner).where(
-            Delivery.id.in_([o.job.delivery_id for o in batch])).with_for_update())
-        held = {(i, owner) for i, owner in rows}
-        batch = [o for o in batch if (o.job.delivery_id, o.job.lease_owner) in held]
-        if not batch:
-            return
+    async def _apply(self, session: AsyncSession, batch: list[Outcome], *,
+                     check_first: bool) -> bool:
+        """Record `batch` in `session`. Only rows this worker still holds are written: a lease
+        that ran out may have been taken again. With `check_first`, the rows still held are
+        selected first, locked (PostgreSQL) so that no claim takes them before the update.
+        Without it, the guarded UPDATE (`WHERE id = ... AND lease_owner = ...`) is trusted
+        only if it changed every row: False (and the caller rolls back) when it did not."""
+        if check_first:
+            rows = await session.execute(select(Delivery.id, Delivery.lease_owner).where(
+                Delivery.id.in_([o.job.delivery_id for o in batch])).with_for_update())
+            held = {(i, owner) for i, owner in rows}
+            batch = [o for o in batch if (o.job.delivery_id, o.job.lease_owner) in held]
+            if not batch:
+                return True
         now = utcnow()
         scale = self.settings.retry_scale
         updates: list[dict[str, Any]] = []
@@ -419,21 +451,29 @@ class DeliveryWorker:
             last[job.endpoint_id] = o
         t = Delivery.__table__
         assert isinstance(t, Table)
-        await session.execute(
+        result = await session.execute(
             update(t).where(t.c.id == bindparam("b_id"), t.c.lease_owner == bindparam("b_owner"))
             .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
                     next_attempt_at=bindparam("b_next"), last_status_code=bindparam("b_code"),
                     last_error=bindparam("b_error"), last_attempt_at=bindparam("b_last"),
                     succeeded_at=bindparam("b_ok_at"), lease_until=None, lease_owner=None),
             updates)
+        if not check_first and cast(CursorResult[Any], result).rowcount != len(updates):
+            return False
         if attempts:
             await session.execute(insert(DeliveryAttempt), attempts)
         ok = [e for e, o in last.items() if o.ok]
         failing = [e for e, o in last.items() if not o.ok]
         if ok:
-            await session.execute(update(Endpoint).where(Endpoint.id.in_(ok))
-                                  .values(failing_since=None, last_success_at=now)
-                                  .execution_options(synchronize_session=False))
+            # A healthy endpoint's row is rewritten at most once a minute (last_success_at is
+            # that precise); one that is failing is marked healthy again at once.
+            fresh = now - SUCCESS_PRECISION
+            await session.execute(update(Endpoint).where(
+                Endpoint.id.in_(ok),
+                Endpoint.failing_since.is_not(None) | Endpoint.last_success_at.is_(None)
+                | (Endpoint.last_success_at < fresh))
+                .values(failing_since=None, last_success_at=now)
+                .execution_options(synchronize_session=False))
         if failing:
             await session.execute(update(Endpoint).where(Endpoint.id.in_(failing),
                                                          Endpoint.failing_since.is_(None))
@@ -449,6 +489,7 @@ class DeliveryWorker:
             for endpoint_id in stale:
                 await self._disable(session, endpoint_id, "failing without a success for "
                                     f"{self.settings.endpoint_disable_after_hours:g} hours")
+        return True
 
     async def _disable(self, session: AsyncSession, endpoint_id: uuid.UUID, why: str) -> None:
         """Disable an endpoint, fail its pending deliveries, and email its owner (outbox)."""

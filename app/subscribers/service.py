@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -106,13 +107,26 @@ def endpoint_read(e: Endpoint) -> EndpointRead:
         previous_secret_expires_at=_grace(e), created_at=e.created_at)
 
 
-def _grace(e: Endpoint) -> datetime | None:
+class SealedSecrets(Protocol):
+    """What signing needs of an endpoint (an `Endpoint`, or the columns the worker selects)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def secret_sealed(self) -> bytes: ...
+    @property
+    def previous_secret_sealed(self) -> bytes | None: ...
+    @property
+    def previous_secret_expires_at(self) -> datetime | None: ...
+
+
+def _grace(e: SealedSecrets) -> datetime | None:
     if e.previous_secret_sealed is None or e.previous_secret_expires_at is None:
         return None
     return e.previous_secret_expires_at if e.previous_secret_expires_at > utcnow() else None
 
 
-def endpoint_secrets(keyring: Keyring, e: Endpoint) -> EndpointSecrets:
+def endpoint_secrets(keyring: Keyring, e: SealedSecrets) -> EndpointSecrets:
     previous = None
     if _grace(e) is not None and e.previous_secret_sealed is not None:
         previous = unseal(keyring, e.previous_secret_sealed, e.id, "endpoint-secret")
@@ -122,7 +136,7 @@ def endpoint_secrets(keyring: Keyring, e: Endpoint) -> EndpointSecrets:
                            previous_secret_expires_at=_grace(e))
 
 
-def signing_secrets(keyring: Keyring, e: Endpoint) -> list[str]:
+def signing_secrets(keyring: Keyring, e: SealedSecrets) -> list[str]:
     s = endpoint_secrets(keyring, e)
     return [s.secret] + ([s.previous_secret] if s.previous_secret else [])
 
