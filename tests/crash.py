@@ -6,23 +6,19 @@ left leased, and duplicates are no more than the deliveries the killed workers h
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.config import Settings
 from tests.receiver import Answer, Receiver
-
-CLI = str(Path(sys.executable).parent / "rights-relay")
+from tests.support import CLI, cli_env, run_async
 
 
 @dataclass
@@ -47,7 +43,6 @@ def subscribers(settings: Settings, model: str, urls: list[str]) -> None:
     from app.delivery.ssrf import SystemResolver
     from app.subscribers import service
     from app.subscribers.schemas import SubscriberCreate
-    from tests.support import run_async
 
     keyring = Keyring.from_settings(settings)
 
@@ -66,13 +61,11 @@ def subscribers(settings: Settings, model: str, urls: list[str]) -> None:
 
 
 def worker_env(settings: Settings, lease_seconds: float, concurrency: int) -> dict[str, str]:
-    return {**os.environ, "RR_DATABASE_URL": settings.database_url,
-            "RR_SECRET_KEY": settings.secret_key.get_secret_value(),
-            "RR_DATA_DIR": str(settings.data_dir), "RR_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
-            "RR_ALLOW_HTTP_WEBHOOKS": "true", "RR_DELIVERY_POLL_SECONDS": "0.05",
-            "RR_WEBHOOK_TIMEOUT_SECONDS": "1", "RR_DELIVERY_LEASE_SECONDS": str(lease_seconds),
-            "RR_WEBHOOK_CONCURRENCY": str(concurrency), "RR_RETRY_SCALE": "0.001",
-            "RR_LOG_LEVEL": "ERROR"}
+    return cli_env(settings, RR_ALLOW_PRIVATE_WEBHOOK_TARGETS="true",
+                   RR_ALLOW_HTTP_WEBHOOKS="true", RR_DELIVERY_POLL_SECONDS="0.05",
+                   RR_WEBHOOK_TIMEOUT_SECONDS="1", RR_DELIVERY_LEASE_SECONDS=str(lease_seconds),
+                   RR_WEBHOOK_CONCURRENCY=str(concurrency), RR_RETRY_SCALE="0.001",
+                   RR_LOG_LEVEL="ERROR")
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -22,6 +25,23 @@ from app.config import Settings, to_sync_url
 from app.db import make_engine, make_sessionmaker
 
 T = TypeVar("T")
+
+
+CLI = str(Path(sys.executable).parent / "rights-relay")
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a `rights-relay` command run against a test server's database and
+    keys; `extra` adds or overrides `RR_*` variables."""
+    return {**os.environ, "RR_DATABASE_URL": settings.database_url,
+            "RR_SECRET_KEY": settings.secret_key.get_secret_value(),
+            "RR_DATA_DIR": str(settings.data_dir), "RR_LOG_LEVEL": "WARNING", **extra}
+
+
+def audit_verify(settings: Settings, org_slug: str) -> subprocess.CompletedProcess[str]:
+    """`rights-relay audit verify --org <slug>` on a test server's database."""
+    return subprocess.run([CLI, "audit", "verify", "--org", org_slug], env=cli_env(settings),
+                          capture_output=True, text=True, timeout=60)
 
 
 def free_port() -> int:

@@ -4,13 +4,10 @@ run out and another worker takes over; `rights-relay worker` runs on its own."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +17,7 @@ from app.db import make_engine, make_sessionmaker
 from app.delivery.worker import DeliveryWorker
 from tests.propagation import isolated_server, quick_subscriber
 from tests.receiver import Answer
-from tests.support import create_org, wipe
+from tests.support import CLI, cli_env, create_org, wipe
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +110,9 @@ def test_a_crashed_workers_leases_run_out_and_another_worker_delivers(iso, org, 
 def test_the_worker_command_delivers_and_stops_cleanly(iso, org, receiver):
     quick_subscriber(iso.settings, iso.url, ["wrk/m"], [receiver.url("/cli")])
     s = iso.settings
-    env = {**os.environ, "RR_DATABASE_URL": s.database_url,
-           "RR_SECRET_KEY": s.secret_key.get_secret_value(), "RR_DATA_DIR": str(s.data_dir),
-           "RR_ALLOW_PRIVATE_WEBHOOK_TARGETS": "true", "RR_ALLOW_HTTP_WEBHOOKS": "true",
-           "RR_DELIVERY_POLL_SECONDS": "0.05", "RR_LOG_LEVEL": "WARNING"}
-    cli = str(Path(sys.executable).parent / "rights-relay")
-    proc = subprocess.Popen([cli, "worker", "--no-jobs"], env=env, stdout=subprocess.PIPE,
+    env = cli_env(s, RR_ALLOW_PRIVATE_WEBHOOK_TARGETS="true", RR_ALLOW_HTTP_WEBHOOKS="true",
+                  RR_DELIVERY_POLL_SECONDS="0.05")
+    proc = subprocess.Popen([CLI, "worker", "--no-jobs"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         org.admin.post("/v1/models/wrk/m/versions", json={"label": "v1", "revision": "r"})

@@ -4,19 +4,13 @@ whole, as `rights-relay audit verify` checks."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.casework import model_with_version, seed_cases, sql
-from tests.support import IsolatedServer, ServerThread, create_org
-
-CLI = str(Path(sys.executable).parent / "rights-relay")
+from tests.support import IsolatedServer, ServerThread, audit_verify, create_org
 
 
 @pytest.fixture
@@ -55,9 +49,6 @@ def test_concurrent_transitions_through_two_replicas_keep_the_audit_chain_valid(
                   "organizations WHERE slug = 'twin') ORDER BY seq")
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
     assert sum(r["action"] == "case.in_review" for r in rows) == 10
-    env = {**os.environ, "RR_DATABASE_URL": s.database_url, "RR_DATA_DIR": str(s.data_dir),
-           "RR_SECRET_KEY": s.secret_key.get_secret_value(), "RR_LOG_LEVEL": "WARNING"}
-    verify = subprocess.run([CLI, "audit", "verify", "--org", "twin"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    verify = audit_verify(s, "twin")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     org.close()

@@ -4,18 +4,12 @@ verify`. A case that ended recently, or is still open, keeps its data."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.casework import model_with_version, seed_case, sql
-from tests.support import IsolatedServer, create_org
-
-CLI = str(Path(sys.executable).parent / "rights-relay")
+from tests.support import IsolatedServer, audit_verify, create_org
 
 
 @pytest.fixture
@@ -76,9 +70,6 @@ def test_subject_data_is_erased_after_retention_and_the_audit_trail_still_verifi
         assert len(subject_columns(s, ref)["subject_index"]) == 64
         assert org.admin.get(f"/v1/cases/{ref}").json()["subject"]["name"] == "Jane Doe"
 
-    env = {**os.environ, "RR_DATABASE_URL": s.database_url, "RR_DATA_DIR": str(s.data_dir),
-           "RR_SECRET_KEY": s.secret_key.get_secret_value(), "RR_LOG_LEVEL": "WARNING"}
-    verify = subprocess.run([CLI, "audit", "verify", "--org", "keep"], env=env,
-                            capture_output=True, text=True, timeout=60)
+    verify = audit_verify(s, "keep")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     org.close()
