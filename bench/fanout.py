@@ -18,11 +18,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from bench.support import ROOT, SECRET, Database, Result, app_env, free_port
+from bench.support import ROOT, SECRET, Database, Result, app_env, free_port, wait_until_up
 
 ENDPOINTS = 10_000
 CONCURRENCY = 256  # the worker's default RR_WEBHOOK_CONCURRENCY, used by the baseline too
@@ -36,16 +35,7 @@ def receiver(latency_ms: float = 0) -> Iterator[str]:
          "--latency-ms", str(latency_ms)], cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("receiver did not start")
-            time.sleep(0.1)
+        wait_until_up(url, proc, "receiver", seconds=20)
         yield url
     finally:
         proc.kill()

@@ -85,6 +85,20 @@ def app_env(db: Database, **settings: object) -> dict[str, str]:
     return env
 
 
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], what: str, seconds: float) -> None:
+    """Wait until `url`/healthz answers 200; fail if `proc` exits or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.1)
+
+
 @contextmanager
 def serve(factory: str, env: dict[str, str], port: int | None = None) -> Iterator[str]:
     """Run `uvicorn --factory <factory>` in its own process; yields its base URL."""
@@ -99,16 +113,7 @@ def serve(factory: str, env: dict[str, str], port: int | None = None) -> Iterato
         cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"{factory} did not start")
-            time.sleep(0.1)
+        wait_until_up(url, proc, factory, seconds=30)
         yield url
     finally:
         proc.send_signal(signal.SIGINT)
