@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -114,6 +115,16 @@ def org_b(server: ServerThread) -> Iterator[Org]:
     org = create_org(server.settings, server.url, "org-b")
     yield org
     org.close()
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """The service's clock (app/clock.py), moved forward by the test with `clock.advance(...)`
+    and put back afterwards. Servers started by tests run in this process and see it too."""
+    from app import clock as service_clock
+
+    yield service_clock
+    service_clock.reset()
 
 
 @pytest.fixture

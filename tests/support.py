@@ -162,6 +162,25 @@ def run_async(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
+def run_job(settings: Settings, name: str) -> object:
+    """Run one background job (by its name in app/jobs/registry.py) now, to completion, against
+    the test database: tests call this instead of waiting for the scheduler."""
+    from app.crypto import Keyring
+    from app.jobs.registry import background_jobs
+
+    async def go() -> object:
+        engine = make_engine(settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        try:
+            jobs = {n: job for n, job, _ in
+                    background_jobs(make_sessionmaker(engine), settings,
+                                    Keyring.from_settings(settings))}
+            return await jobs[name]()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
 @dataclass
 class Org:
     """An organisation with an API client per role."""
