@@ -74,6 +74,29 @@ class Keyring:
         return Sealed(sealed.ciphertext, _encrypt(self._keks[self.current], dek, b"dek"),
                       self.current)
 
+    # --- data keys held by a record (one key per case: see app/cases/keys.py) ---------------
+
+    def new_data_key(self) -> tuple[bytes, bytes, str]:
+        """A fresh data key, and the same key wrapped under the current KEK: (dek, wrapped,
+        key id). Store the wrapped key and the id; deleting them shreds whatever the key sealed."""
+        dek = AESGCM.generate_key(bit_length=256)
+        return dek, _encrypt(self._keks[self.current], dek, b"dek"), self.current
+
+    def unwrap(self, wrapped_key: bytes, key_id: str) -> bytes:
+        kek = self._keks.get(key_id)
+        if kek is None:
+            raise KeyError(f"no data-encryption key {key_id!r} is configured")
+        return _decrypt(kek, wrapped_key, b"dek")
+
+    @staticmethod
+    def seal_with(dek: bytes, value: Any, aad: bytes) -> bytes:
+        """Seal a value under a data key the caller holds (nonce + ciphertext + tag)."""
+        return _encrypt(dek, json.dumps(value, separators=(",", ":")).encode(), aad)
+
+    @staticmethod
+    def open_with(dek: bytes, blob: bytes, aad: bytes) -> Any:
+        return json.loads(_decrypt(dek, blob, aad))
+
     # --- blind index -----------------------------------------------------------------------
 
     def blind_index(self, purpose: str, value: str) -> str:

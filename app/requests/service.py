@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit import service as audit
 from app.auth.tokens import digest, new_token
 from app.cases.deadlines import first_due
+from app.cases.keys import ensure_case_key
 from app.cases.lifecycle import ACTIVE, Actor, allowed_targets, transition
 from app.cases.models import (
     Case,
@@ -55,9 +56,10 @@ def _aad(case_id: uuid.UUID) -> bytes:
 
 
 def seal_subject(keyring: Keyring, case: Case, data: dict[str, Any]) -> None:
-    sealed = keyring.seal(data, _aad(case.id))
-    case.subject_ciphertext, case.subject_wrapped_key, case.subject_key_id = (
-        sealed.ciphertext, sealed.wrapped_key, sealed.key_id)
+    """Seal the subject's record under the case's data key (made now if the case has none):
+    sealing it again keeps the key, so what else was sealed under it stays readable."""
+    case.subject_ciphertext = Keyring.seal_with(ensure_case_key(keyring, case), data,
+                                                _aad(case.id))
 
 
 def open_subject(keyring: Keyring, case: Case) -> dict[str, Any] | None:
