@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -76,6 +77,18 @@ class PayloadTooLarge(DomainError):
 class TooManyRequests(DomainError):
     status_code = 429
     code = "rate_limited"
+
+
+class InvalidCursor(DomainError):
+    """A pagination cursor that is not exactly one this service handed out."""
+
+    status_code = 422
+    code = "invalid_cursor"
+
+    def __init__(self) -> None:
+        super().__init__("cursor: not a cursor this list gave out; start again without it")
+        self.fields = [FieldError(field="cursor", location="query",
+                                  message="not a cursor this list gave out")]
 
 
 class InvalidInput(DomainError):
@@ -174,14 +187,23 @@ def _method_not_allowed_here(request: Request) -> bool:
     return bool(literal) and not any(request.method in r[2] for r in literal)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    from app.web.deps import SignInRequired
-    from app.web.errors import html_error_response, wants_html
+# The web layer (app/web/errors.py) registers how browsers get errors, as
+# `app.state.html_errors(request, status, message, headers)`: a page, or None for JSON. Kept as
+# a hook so this module, at the bottom of the stack, imports nothing from the pages above it.
+HtmlErrors = Callable[[Request, int, str, "dict[str, str] | None"], "Response | None"]
 
+
+def _html(request: Request, status: int, message: str,
+          headers: dict[str, str] | None = None) -> Response | None:
+    render: HtmlErrors | None = getattr(request.app.state, "html_errors", None)
+    return render(request, status, message, headers) if render is not None else None
+
+
+def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
-        if wants_html(request):
-            return html_error_response(request, exc.status_code, exc.detail, exc.headers)
+        if (page := _html(request, exc.status_code, exc.detail, exc.headers)) is not None:
+            return page
         return error_response(exc.status_code, exc.code, exc.detail,
                               getattr(exc, "fields", None), headers=exc.headers)
 
@@ -193,8 +215,8 @@ def install_error_handlers(app: FastAPI) -> None:
                                   headers={"Allow": allowed_methods(request)})
         fields = validation_fields(exc)
         detail = "; ".join(f"{f.field}: {f.message}" for f in fields) or "invalid input"
-        if wants_html(request):
-            return html_error_response(request, 422, "Some of the information sent was not valid.")
+        if (page := _html(request, 422, "Some of the information sent was not valid.")) is not None:
+            return page
         return error_response(422, "validation_error", detail, fields)
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
@@ -204,8 +226,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": allowed_methods(request)}
-        if wants_html(request):
-            return html_error_response(request, exc.status_code, detail, headers)
+        if (page := _html(request, exc.status_code, detail, headers)) is not None:
+            return page
         return error_response(exc.status_code, code, detail, headers=headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -213,14 +235,10 @@ def install_error_handlers(app: FastAPI) -> None:
         route = getattr(request.scope.get("route"), "path", "?")
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, route,
                   exc_info=exc)
-        if wants_html(request):
-            return html_error_response(request, 500, "Something went wrong on our side.")
+        if (page := _html(request, 500, "Something went wrong on our side.")) is not None:
+            return page
         return error_response(500, "internal_error", "internal error")
 
-    async def on_sign_in_required(request: Request, exc: Exception) -> Response:
-        return RedirectResponse("/signin", status_code=303)
-
-    app.add_exception_handler(SignInRequired, on_sign_in_required)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -49,6 +49,7 @@ from app.subscribers.pages import router as subscriber_pages
 from app.subscribers.router import me as subscriber_router
 from app.subscribers.router import provider as model_subscribers_router
 from app.subscribers.router import public as subscribers_public_router
+from app.web.errors import install_html_errors
 from app.web.router import router as web_router
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.webhook_keys = ServiceKeys.from_settings(settings)
 
     install_error_handlers(app)
+    install_html_errors(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

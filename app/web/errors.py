@@ -1,9 +1,14 @@
-"""Friendly HTML error pages for browsers; the API keeps its JSON errors."""
+"""Friendly HTML error pages for browsers; the API keeps its JSON errors.
+
+`install_html_errors` registers them with the error mapping of app/errors.py (which stays
+below the web layer and never imports it)."""
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.web.deps import SignInRequired
 
 API_PREFIXES = ("/v1", "/healthz", "/readyz", "/metrics", "/.well-known", "/openapi.json")
 
@@ -35,3 +40,19 @@ def html_error_response(
     title = TITLES.get(status_code, "Something went wrong")
     return render(request, "error.html", {"title": title, "message": message},
                   status_code=status_code, headers=headers)
+
+
+def _page_for(request: Request, status_code: int, message: str,
+              headers: dict[str, str] | None) -> Response | None:
+    return html_error_response(request, status_code, message, headers) \
+        if wants_html(request) else None
+
+
+def install_html_errors(app: FastAPI) -> None:
+    """Browsers get pages for errors; dashboard pages without a session go to the sign-in."""
+
+    async def on_sign_in_required(request: Request, exc: Exception) -> Response:
+        return RedirectResponse("/signin", status_code=303)
+
+    app.state.html_errors = _page_for
+    app.add_exception_handler(SignInRequired, on_sign_in_required)
