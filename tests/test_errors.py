@@ -74,9 +74,9 @@ def test_chunked_oversized_body_is_refused(org_a, server):
     assert_error(r, 413, "payload_too_large")
 
 
-def test_bad_cursor_is_400(org_a):
-    assert_error(org_a.admin.get("/v1/models", params={"cursor": "!!!"}), 400, "bad_request")
-    assert_error(org_a.admin.get("/v1/models", params={"cursor": "WzFd"}), 400, "bad_request")
+def test_bad_cursor_is_422_invalid_cursor(org_a):
+    assert_error(org_a.admin.get("/v1/models", params={"cursor": "!!!"}), 422, "invalid_cursor")
+    assert_error(org_a.admin.get("/v1/models", params={"cursor": "WzFd"}), 422, "invalid_cursor")
 
 
 def test_bad_uuid_in_path_is_422(org_a):

@@ -102,13 +102,15 @@ def test_a_case_is_planned_once_per_model(org_a, accepted):
     assert statuses(org_a, refs) == ["in_remediation", "in_remediation", "accepted"]
     r = org_a.admin.post("/v1/remediations", json={"model": model, "method": "unlearning",
                                                    "cases": ["RR-0000-0000"]})
-    assert r.status_code == 400 and "RR-0000-0000" in r.json()["detail"]
+    assert r.status_code == 400 and "1 of the references" in r.json()["detail"]
+    assert "RR-0000-0000" not in r.text  # errors never repeat input
     r = org_a.admin.post("/v1/remediations", json={"model": "acme/other", "method": "unlearning",
                                                    "cases": [refs[2]]})
     assert r.status_code == 404
     r = org_a.admin.post("/v1/remediations", json={"model": model, "method": "unlearning",
                                                    "cases": [refs[2]], "replaces": ["v9"]})
-    assert r.status_code == 400 and "v9" in r.json()["detail"]
+    assert r.status_code == 400 and "1 of the labels" in r.json()["detail"]
+    assert "v9" not in r.text
     r = org_a.admin.post("/v1/remediations", json={"model": model, "method": "magic",
                                                    "cases": [refs[2]]})
     assert r.status_code == 422

@@ -47,7 +47,7 @@ class Principal:
 
 async def create_org(session: AsyncSession, *, name: str, slug: str) -> Organization:
     if await session.scalar(select(Organization.id).where(Organization.slug == slug)):
-        raise Conflict(f"organisation slug {slug!r} is taken")
+        raise Conflict("that organisation slug is taken")
     org = Organization(name=name, slug=slug)
     session.add(org)
     await session.flush()
@@ -64,7 +64,7 @@ async def get_org(session: AsyncSession, org_id: uuid.UUID) -> Organization:
 async def get_org_by_slug(session: AsyncSession, slug: str) -> Organization:
     org = await session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:
-        raise NotFound(f"organisation {slug!r} not found")
+        raise NotFound("organisation not found")
     return org
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utcnow
 from app.delivery.models import Delivery, DeliveryAttempt, DeliveryStatus
 from app.delivery.schemas import AttemptRead, DeliveryDetail, DeliveryRead
-from app.errors import BadRequest, Conflict, NotFound
+from app.errors import Conflict, NotFound
 from app.events.models import Event
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
@@ -82,9 +82,7 @@ async def list_deliveries(
         query = query.where(Delivery.event_id.in_(select(Event.id).where(
             Event.model_id == model_id)))
     if page.cursor:
-        [last] = decode_cursor(page.cursor, 1)
-        if not isinstance(last, int):
-            raise BadRequest("invalid cursor")
+        [last] = decode_cursor(page.cursor, int)
         query = query.where(Delivery.id < last)
     rows = list(await session.scalars(query.order_by(Delivery.id.desc()).limit(page.limit + 1)))
     more = len(rows) > page.limit

@@ -61,7 +61,7 @@ async def get_version(
     model = await get_model(session, org_id, ref)
     version = await _find_version(session, model, label)
     if version is None:
-        raise NotFound(f"version {label!r} of {ref!r} not found")
+        raise NotFound("version not found")
     return model, version
 
 
@@ -77,7 +77,7 @@ async def list_versions(
 def _set_status(version: ModelVersion, to: VersionStatus) -> None:
     current = VersionStatus(version.status)
     if to not in VERSION_TRANSITIONS[current]:
-        raise InvalidTransition(f"version {version.label!r} is {current.value}; "
+        raise InvalidTransition(f"the version is {current.value}; "
                                 f"it cannot become {to.value}")
     version.status = to
     version.updated_at = utcnow()
@@ -106,7 +106,7 @@ async def supersede(
     """`old` is replaced by `replacement`: re-users must switch their copies before the deadline.
     With a remediation, this is a fix for data-subject requests (and cascades down the lineage)."""
     if replacement.id == old.id or replacement.status != VersionStatus.current:
-        raise Conflict(f"version {replacement.label!r} is {replacement.status}; only a current "
+        raise Conflict(f"the replacement is {replacement.status}; only a current "
                        "version of the same model can replace another")
     _set_status(old, VersionStatus.superseded)
     await session.flush()
@@ -126,7 +126,7 @@ async def withdraw(
 ) -> Event:
     if replacement is not None and (replacement.id == version.id
                                     or replacement.status != VersionStatus.current):
-        raise Conflict(f"version {replacement.label!r} is {replacement.status}; only a current "
+        raise Conflict(f"the replacement is {replacement.status}; only a current "
                        "version of the same model can replace another")
     _set_status(version, VersionStatus.withdrawn)
     await session.flush()
@@ -152,12 +152,12 @@ async def create_version(
     `supersedes` are superseded by it, all in this transaction."""
     model = await get_model(session, org_id, ref)
     if await _find_version(session, model, body.label) is not None:
-        raise Conflict(f"version {body.label!r} of {ref!r} exists")
+        raise Conflict("a version with that label exists")
     replaced: list[ModelVersion] = []
     for label in dict.fromkeys(body.supersedes):
         old = await _find_version(session, model, label)
         if old is None:
-            raise BadRequest(f"supersedes: {ref!r} has no version {label!r}")
+            raise BadRequest("supersedes: the model has no version with one of those labels")
         replaced.append(old)
     if replaced and body.status != VersionStatus.current:
         raise BadRequest("supersedes: only a current version can replace others")
@@ -171,7 +171,7 @@ async def create_version(
     try:
         await session.flush()
     except IntegrityError:  # created concurrently, after the check above
-        raise Conflict(f"version {body.label!r} of {ref!r} exists") from None
+        raise Conflict("a version with that label exists") from None
     if version.status == VersionStatus.current:
         await release(session, model, version, remediation_id=remediation_id)
     for old in replaced:
@@ -200,14 +200,14 @@ async def update_version(
     if body.replaced_by is not None:
         replacement = await _find_version(session, model, body.replaced_by)
         if replacement is None:
-            raise BadRequest(f"replaced_by: {ref!r} has no version {body.replaced_by!r}")
+            raise BadRequest("replaced_by: the model has no version with that label")
     if body.status == VersionStatus.superseded:
         # Check the transition first, so an illegal move is reported as such.
         if body.status not in VERSION_TRANSITIONS[VersionStatus(version.status)]:
             _set_status(version, body.status)
         replacement = replacement or await _newest_current(session, model, version)
         if replacement is None:
-            raise Conflict(f"nothing replaces {label!r}: release the new version first, or "
+            raise Conflict("nothing replaces it: release the new version first, or "
                            "give replaced_by")
         await supersede(session, model, version, replacement, deadline=deadline)
     elif body.status == VersionStatus.withdrawn:

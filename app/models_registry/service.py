@@ -57,9 +57,7 @@ async def _page(
     page: PageParams,
 ) -> tuple[list[ModelView], str | None]:
     if page.cursor:
-        ns, name = decode_cursor(page.cursor, 2)
-        if not isinstance(ns, str) or not isinstance(name, str) or "\x00" in ns + name:
-            raise BadRequest("invalid cursor")
+        ns, name = decode_cursor(page.cursor, str, str)
         query = query.where(tuple_(Model.namespace, Model.name) > tuple_(ns, name))
     query = query.order_by(Model.namespace, Model.name).limit(page.limit + 1)
     rows = [_view(r) for r in await session.execute(query)]
@@ -78,7 +76,7 @@ async def _find(session: AsyncSession, ref: str) -> Model | None:
 async def _resolve_parent(session: AsyncSession, ref: str, child: Model | None) -> Model:
     parent = await _find(session, ref)
     if parent is None:
-        raise BadRequest(f"derived_from: no model {ref!r} is registered")
+        raise BadRequest("derived_from: no such model is registered")
     # Walk up the chain: a model may not (transitively) derive from itself.
     seen: set[uuid.UUID] = set()
     node: Model | None = parent
@@ -92,7 +90,7 @@ async def _resolve_parent(session: AsyncSession, ref: str, child: Model | None) 
 
 async def create_model(session: AsyncSession, org_id: uuid.UUID, body: ModelCreate) -> ModelView:
     if await _find(session, body.id) is not None:
-        raise Conflict(f"model {body.id!r} is already registered")
+        raise Conflict("that model is already registered")
     namespace, name = split_ref(body.id)
     parent = await _resolve_parent(session, body.derived_from, None) if body.derived_from else None
     model = Model(
@@ -104,7 +102,7 @@ async def create_model(session: AsyncSession, org_id: uuid.UUID, body: ModelCrea
     try:
         await session.flush()
     except IntegrityError:  # registered concurrently, after the check above
-        raise Conflict(f"model {body.id!r} is already registered") from None
+        raise Conflict("that model is already registered") from None
     return await get_model_view(session, org_id, body.id)
 
 
@@ -114,7 +112,7 @@ async def get_model(session: AsyncSession, org_id: uuid.UUID, ref: str) -> Model
     model = await session.scalar(select(Model).where(
         Model.namespace == namespace, Model.name == name, Model.org_id == org_id))
     if model is None:
-        raise NotFound(f"model {ref!r} not found")
+        raise NotFound("model not found")
     return model
 
 
@@ -123,7 +121,7 @@ async def get_model_view(session: AsyncSession, org_id: uuid.UUID, ref: str) -> 
     row = (await session.execute(_view_query().where(
         Model.namespace == namespace, Model.name == name, Model.org_id == org_id))).first()
     if row is None:
-        raise NotFound(f"model {ref!r} not found")
+        raise NotFound("model not found")
     return _view(row)
 
 

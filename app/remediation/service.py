@@ -65,13 +65,7 @@ async def list_remediations(
         q = q.where(Remediation.model_id.in_(select(Model.id).where(
             Model.org_id == org_id, Model.namespace == namespace, Model.name == name)))
     if page.cursor:
-        created, rid = decode_cursor(page.cursor, 2)
-        try:
-            at, last = datetime.fromisoformat(created), uuid.UUID(rid)
-        except (TypeError, ValueError):
-            raise BadRequest("invalid cursor") from None
-        if at.tzinfo is None:
-            raise BadRequest("invalid cursor")
+        at, last = decode_cursor(page.cursor, datetime, uuid.UUID)
         q = q.where(or_(Remediation.created_at < at,
                         and_(Remediation.created_at == at, Remediation.id < last)))
     rows = list(await session.scalars(
@@ -112,7 +106,7 @@ async def _cases_for(session: AsyncSession, org_id: uuid.UUID, model: Model,
                            Case.status.not_in(NOT_RECEIVED)).with_for_update())}
     missing = [r for r in refs if r not in found]
     if missing:
-        raise BadRequest(f"cases: not found: {', '.join(missing)}")
+        raise BadRequest(f"cases: {len(missing)} of the references given match no case")
     eligible = {c.id for c in await eligible_cases(session, org_id, model)}
     problems = []
     for ref in refs:
@@ -139,7 +133,8 @@ async def _affected(session: AsyncSession, model: Model,
     by_label = {v.label: v for v in current}
     unknown = [label for label in dict.fromkeys(labels) if label not in by_label]
     if unknown:
-        raise BadRequest(f"replaces: not a current version of {model.ref}: {', '.join(unknown)}")
+        raise BadRequest(f"replaces: {len(unknown)} of the labels given are not current versions "
+                         "of the model")
     return [by_label[label] for label in dict.fromkeys(labels)]
 
 
