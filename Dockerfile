@@ -31,4 +31,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 
 # Migrations first (replicas starting together take turns: an advisory lock on PostgreSQL), then serve.
-CMD ["sh", "-c", "rights-relay migrate && exec uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000 --proxy-headers --forwarded-allow-ips='*'"]
+# X-Forwarded-For is believed only from RR_TRUSTED_PROXIES (none unless set: e.g.
+# -e RR_TRUSTED_PROXIES=10.0.0.0/8 for the load balancer's network); the app reads it, so
+# uvicorn's own proxy-header handling is off.
+CMD ["sh", "-c", "rights-relay migrate && exec uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000 --no-proxy-headers"]

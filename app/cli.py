@@ -94,7 +94,9 @@ def serve(
         typer.echo(f"  (saved in {creds_file})")
     typer.echo(f"  API docs:      {url}/docs\n")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower(), proxy_headers=True)
+                log_level=settings.log_level.lower(),
+                # X-Forwarded-For is read by the app, from RR_TRUSTED_PROXIES only.
+                proxy_headers=False)
 
 
 @cli.command("create-org")

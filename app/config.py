@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     data_encryption_keys: SecretStr | None = None
 
     public_base_url: str = "http://127.0.0.1:8000"
+    # Security hardening (issue 12). Proxies whose X-Forwarded-For is believed: addresses or
+    # CIDRs, comma-separated; none by default. Hosts answered besides the public URL's.
+    trusted_proxies: str = ""
+    allowed_hosts: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
 

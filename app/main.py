@@ -38,6 +38,12 @@ from app.ops import logs
 from app.ops.headers import SecurityHeadersMiddleware
 from app.ops.limits import BodySizeLimitMiddleware
 from app.ops.metrics import MetricsMiddleware
+from app.ops.proxies import (
+    TrustedHostMiddleware,
+    TrustedProxyMiddleware,
+    allowed_hosts,
+    parse_networks,
+)
 from app.ops.query import reject_unknown_query_params
 from app.ops.router import router as ops_router
 from app.remediation.pages import router as remediation_pages
@@ -49,6 +55,7 @@ from app.subscribers.pages import router as subscriber_pages
 from app.subscribers.router import me as subscriber_router
 from app.subscribers.router import provider as model_subscribers_router
 from app.subscribers.router import public as subscribers_public_router
+from app.web.docs import router as docs_router
 from app.web.errors import install_html_errors
 from app.web.router import router as web_router
 
@@ -97,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="GDPR objection and erasure requests against published AI models, "
                 "worked by the provider and propagated to every re-user.",
         lifespan=lifespan,
+        # Our own /docs and /redoc (app/web/docs.py): no inline script, so a strict CSP holds.
+        docs_url=None, redoc_url=None,
         generate_unique_id_function=operation_id,
         dependencies=[Depends(reject_unknown_query_params)],
         responses={
@@ -117,6 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_html_errors(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(TrustedProxyMiddleware, trusted=parse_networks(settings.trusted_proxies))
+    app.add_middleware(TrustedHostMiddleware,
+                       hosts=allowed_hosts(settings.public_base_url, settings.allowed_hosts))
     app.add_middleware(SecurityHeadersMiddleware)
 
     app.include_router(ops_router)
@@ -139,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cases_router)
     app.include_router(remediations_router)
     app.include_router(web_router)
+    app.include_router(docs_router)
     app.include_router(request_pages)
     app.include_router(subscriber_pages)
     app.include_router(ack_pages)

@@ -108,6 +108,9 @@ def make_settings(db_url: str, data_dir: str, **overrides: Any) -> Settings:
         "retry_scale": 0.002,
         "delivery_poll_seconds": 0.05,
         "webhook_timeout_seconds": 3.0,
+        # Tests play the proxy from 127.0.0.1 (X-Forwarded-For gives each simulated client an
+        # address); a second loopback address (127.0.0.2) is an untrusted client.
+        "trusted_proxies": "127.0.0.1",
     }
     values.update(overrides)
     return Settings(**values)
@@ -124,7 +127,7 @@ class ServerThread:
         self.settings = settings
         self.app = create_app(settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

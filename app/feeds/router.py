@@ -43,7 +43,8 @@ def _feed_response(request: Request, kind: str, key: str, title: str, fmt: str,
     headers = {"ETag": tag, "Cache-Control": "public, max-age=0, must-revalidate"}
     if service.matches(if_none_match, tag):
         return Response(status_code=304, headers=headers)
-    url = str(request.url.replace(query=""))
+    # Absolute links come from RR_PUBLIC_BASE_URL only, never from the Host header.
+    url = _base(request) + request.url.path
     if fmt == "atom":
         body = render.atom(title=title, feed_url=url, base_url=_base(request), items=items)
         return Response(body, media_type=ATOM_TYPE, headers=headers)

@@ -1,4 +1,9 @@
-"""Jinja2 pages with CSRF tokens (signed double-submit cookie) and autoescaping."""
+"""Jinja2 pages with CSRF tokens bound to the session, and autoescaping.
+
+A form's token is an HMAC of the sign-in session cookie when there is one, else of a random
+pre-session cookie (`rr_csrf`, for sign-in and public forms). A token is therefore good only
+with the cookie it was made for: an attacker's own cookie and token pair does nothing with a
+victim's session."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.config import Settings
 from app.errors import Forbidden
+from app.web.deps import SESSION_COOKIE
 
 CSRF_COOKIE = "rr_csrf"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -24,9 +30,16 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _csrf_for(request: Request, cookie_value: str) -> str:
-    key = _settings(request).subkey("csrf")
-    return hmac.new(key, cookie_value.encode(), hashlib.sha256).hexdigest()
+def _csrf_for(request: Request, pre_session: str | None) -> str | None:
+    """The token for this request's session (or, signed out, its pre-session cookie)."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        bound = b"session\x00" + session.encode()
+    elif pre_session:
+        bound = b"pre-session\x00" + pre_session.encode()
+    else:
+        return None
+    return hmac.new(_settings(request).subkey("csrf"), bound, hashlib.sha256).hexdigest()
 
 
 def render(
@@ -48,8 +61,7 @@ def render(
 
 
 def verify_csrf(request: Request, submitted: str | None) -> None:
-    cookie = request.cookies.get(CSRF_COOKIE)
-    if not cookie or not submitted or not hmac.compare_digest(_csrf_for(request, cookie),
-                                                              submitted):
+    expected = _csrf_for(request, request.cookies.get(CSRF_COOKIE))
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
         raise Forbidden("This form has expired or was not sent from our site. "
                         "Please go back, reload the page and try again.")
