@@ -2,13 +2,22 @@
 
 from app.acks.models import Acknowledgement, AckReminder
 from app.audit.models import AuditEvent, AuditHead
-from app.auth.models import ApiKey, Organization, User, WebSession
+from app.auth.models import (
+    ApiKey,
+    Organization,
+    RecoveryCode,
+    SignInFailure,
+    SignInThrottle,
+    User,
+    WebSession,
+)
 from app.cases.models import Case, CaseMessage, CaseModel, CaseReminder, Confirmation
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.emails.models import OutboundEmail
 from app.events.models import Event
-from app.models_registry.models import Model, ModelVersion
+from app.keys.models import KeyEncryptionKey
+from app.models_registry.models import Model, ModelVersion, Namespace
 from app.notices.models import Notice
 from app.ratelimit.models import RateCounter
 from app.remediation.models import Remediation, RemediationCase
@@ -17,7 +26,8 @@ from app.subscribers.models import Endpoint, Subscriber, Subscription
 __all__ = [
     "AckReminder", "Acknowledgement", "ApiKey", "AuditEvent", "AuditHead", "Base", "Case",
     "CaseMessage", "CaseModel", "CaseReminder", "Confirmation", "Delivery", "DeliveryAttempt",
-    "Endpoint", "Event", "Model", "ModelVersion", "Notice", "Organization", "OutboundEmail",
-    "RateCounter", "Remediation", "RemediationCase", "Subscriber", "Subscription", "User",
+    "Endpoint", "Event", "KeyEncryptionKey", "Model", "ModelVersion", "Namespace", "Notice",
+    "Organization", "OutboundEmail", "RateCounter", "RecoveryCode", "Remediation",
+    "RemediationCase", "SignInFailure", "SignInThrottle", "Subscriber", "Subscription", "User",
     "WebSession",
 ]

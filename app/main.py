@@ -58,6 +58,7 @@ from app.subscribers.router import public as subscribers_public_router
 from app.web.docs import router as docs_router
 from app.web.errors import install_html_errors
 from app.web.router import router as web_router
+from app.web.security import router as security_pages
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(remediations_router)
     app.include_router(web_router)
     app.include_router(docs_router)
+    app.include_router(security_pages)
     app.include_router(request_pages)
     app.include_router(subscriber_pages)
     app.include_router(ack_pages)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin, utcnow
@@ -16,11 +16,21 @@ class Role(StrEnum):
     pipeline = "pipeline"
 
 
+class TwoFactorPolicy(StrEnum):
+    """Who in an organisation must sign in with a second factor."""
+
+    optional = "optional"
+    admins = "admins"
+    everyone = "everyone"
+
+
 class Organization(IdMixin, TimestampMixin, Base):
     __tablename__ = "organizations"
 
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    require_two_factor: Mapped[str] = mapped_column(String(20), default=TwoFactorPolicy.optional,
+                                                    server_default=TwoFactorPolicy.optional)
 
 
 class User(IdMixin, TimestampMixin, Base):
@@ -35,6 +45,47 @@ class User(IdMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # TOTP (app/auth/two_factor.py): the secret sealed with the keyring; set while enrolling,
+    # in force once `totp_enabled_at` is. The last time step used, so a code works only once.
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(IdMixin, Base):
+    """A one-time code that stands in for the authenticator; only its SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class SignInFailure(IdMixin, Base):
+    """A failed sign-in to a known account, shown to the organisation's admins."""
+
+    __tablename__ = "sign_in_failures"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(20))  # password | code | throttled
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per account and per client address (keyed digests), with the
+    time the next attempt is allowed. Shared by replicas through the database."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
 
 
 class ApiKey(IdMixin, Base):
@@ -61,3 +112,7 @@ class WebSession(IdMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    # `active`; or, after the password only, `second_factor` (a code is due) or `enrolment`
+    # (the organisation requires two-factor and the user has none yet): neither opens the
+    # dashboard.
+    stage: Mapped[str] = mapped_column(String(20), default="active", server_default="active")

@@ -91,6 +91,13 @@ async def list_users(session: AsyncSession, org_id: uuid.UUID) -> list[User]:
     return list(rows)
 
 
+async def find_user(session: AsyncSession, email: str) -> User | None:
+    email = email.strip().lower()
+    if "\x00" in email:
+        return None
+    return await session.scalar(select(User).where(User.email == email))
+
+
 async def authenticate_password(session: AsyncSession, email: str, password: str) -> User:
     email = email.strip().lower()
     # No stored email holds NUL, and PostgreSQL refuses it in a query.
@@ -111,25 +118,35 @@ async def authenticate_password(session: AsyncSession, email: str, password: str
 # --- dashboard sessions ----------------------------------------------------------------------
 
 
-async def start_web_session(session: AsyncSession, user: User, max_age_seconds: int) -> str:
+async def start_web_session(session: AsyncSession, user: User, max_age_seconds: int,
+                            stage: str = "active") -> str:
     token = new_token()
-    session.add(WebSession(user_id=user.id, token_hash=digest(token),
+    session.add(WebSession(user_id=user.id, token_hash=digest(token), stage=stage,
                            expires_at=utcnow() + timedelta(seconds=max_age_seconds)))
     await session.flush()
     return token
 
 
-async def principal_for_web_session(session: AsyncSession, token: str) -> Principal | None:
+async def web_session_user(session: AsyncSession, token: str,
+                           stages: tuple[str, ...]) -> tuple[WebSession, User] | None:
+    """The unexpired session of this token in one of `stages`, with its active user."""
     row = (await session.execute(
-        select(WebSession, User)
-        .join(User, User.id == WebSession.user_id)
-        .where(WebSession.token_hash == digest(token))
-    )).first()
+        select(WebSession, User).join(User, User.id == WebSession.user_id)
+        .where(WebSession.token_hash == digest(token)))).first()
     if row is None:
         return None
     web_session, user = row
-    if web_session.expires_at <= utcnow() or not user.is_active:
+    if web_session.expires_at <= utcnow() or not user.is_active or web_session.stage not in stages:
         return None
+    return web_session, user
+
+
+async def principal_for_web_session(session: AsyncSession, token: str,
+                                    stages: tuple[str, ...] = ("active",)) -> Principal | None:
+    found = await web_session_user(session, token, stages)
+    if found is None:
+        return None
+    _, user = found
     return Principal(org_id=user.org_id, role=Role(user.role), kind="user",
                      actor_id=user.id, label=user.email)
 

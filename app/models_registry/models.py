@@ -17,6 +17,17 @@ class VersionStatus(StrEnum):
     withdrawn = "withdrawn"
 
 
+class Namespace(Base):
+    """A namespace belongs to the organisation that registered a model in it first (or the one
+    a service administrator gave it to): only that organisation registers models there."""
+
+    __tablename__ = "namespaces"
+
+    name: Mapped[str] = mapped_column(String(96), primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Model(IdMixin, TimestampMixin, Base):
     """A published model, named `namespace/name` as on model hubs (unique across the service)."""
 

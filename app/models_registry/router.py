@@ -125,5 +125,5 @@ async def list_open_models(session: Session, page: Paging) -> Page[PublicModelRe
     views, cursor = await service.list_public_models(session, page)
     items = [PublicModelRead(id=v.model.ref, title=v.model.title, licence=v.model.licence,
                              homepage=v.model.homepage, derived_from=v.derived_from,
-                             provider=v.org_name) for v in views]
+                             provider=v.org_name, organization=v.org_slug) for v in views]
     return Page(items=items, next_cursor=cursor)

@@ -115,6 +115,8 @@ class PublicModelRead(BaseModel):
     homepage: str | None
     derived_from: str | None
     provider: str = Field(description="the providing organisation's name")
+    organization: str = Field(description="the slug of the organisation that owns the model "
+                                          "(and its namespace)")
 
 
 class VersionCreate(BaseModel):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from app.auth.models import Organization
 from app.db import utcnow
 from app.errors import BadRequest, Conflict, NotFound
-from app.models_registry.models import Model
+from app.models_registry.models import Model, Namespace
 from app.models_registry.schemas import ModelCreate, ModelUpdate
 from app.pagination import PageParams, decode_cursor, encode_cursor
 
@@ -88,10 +88,40 @@ async def _resolve_parent(session: AsyncSession, ref: str, child: Model | None) 
     return parent
 
 
+async def claim_namespace(session: AsyncSession, org_id: uuid.UUID, namespace: str) -> None:
+    """The namespace is the caller's, or becomes it if nobody has it yet; another
+    organisation's namespace is a 409 (checked again under the primary key, so two
+    organisations registering in a new namespace at once cannot both get it)."""
+    owner = await session.scalar(select(Namespace.org_id).where(Namespace.name == namespace))
+    if owner is None:
+        try:
+            async with session.begin_nested():
+                session.add(Namespace(name=namespace, org_id=org_id))
+        except IntegrityError:
+            owner = await session.scalar(
+                select(Namespace.org_id).where(Namespace.name == namespace))
+        else:
+            return
+    if owner != org_id:
+        raise Conflict("that namespace belongs to another organisation")
+
+
+async def assign_namespace(session: AsyncSession, namespace: str, org_id: uuid.UUID) -> None:
+    """A service administrator's decision (`rights-relay namespaces assign`): the namespace is
+    this organisation's from now on; models already in it stay where they are."""
+    row = await session.get(Namespace, namespace)
+    if row is None:
+        session.add(Namespace(name=namespace, org_id=org_id))
+    else:
+        row.org_id = org_id
+    await session.flush()
+
+
 async def create_model(session: AsyncSession, org_id: uuid.UUID, body: ModelCreate) -> ModelView:
     if await _find(session, body.id) is not None:
         raise Conflict("that model is already registered")
     namespace, name = split_ref(body.id)
+    await claim_namespace(session, org_id, namespace)
     parent = await _resolve_parent(session, body.derived_from, None) if body.derived_from else None
     model = Model(
         org_id=org_id, namespace=namespace, name=name, title=body.title, licence=body.licence,

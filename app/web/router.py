@@ -9,13 +9,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth import service as auth_service
+from app.auth import throttle, two_factor
 from app.auth.models import Role
 from app.auth.schemas import NAME_MAX_LENGTH
 from app.config import Settings
 from app.db import Session
-from app.errors import Unauthorized
+from app.errors import TooManyRequests, Unauthorized
 from app.models_registry import service as registry
 from app.pagination import PageParams
+from app.requests.deps import client_address
 from app.text import has_control_characters
 from app.web.deps import SESSION_COOKIE, CurrentUser
 from app.web.templating import render, verify_csrf
@@ -24,6 +26,8 @@ router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=500)]
 CsrfField = Annotated[str, Form(max_length=200)]
+# How long the step between password and second factor (or enrolment) may take.
+SECOND_STEP_SECONDS = 600
 
 
 @router.get("/")
@@ -41,15 +45,37 @@ async def signin_form(request: Request) -> Response:
 async def signin(request: Request, session: Session, csrf_token: CsrfField = "",
                  email: Text = "", password: Text = "") -> Response:
     verify_csrf(request, csrf_token)
+    settings: Settings = request.app.state.settings
+    address = client_address(request)
+    try:
+        await throttle.check(session, settings, email, address)
+    except TooManyRequests as exc:
+        return render(request, "signin.html", {"email": email, "error": exc.detail},
+                      status_code=429, headers=exc.headers)
     try:
         user = await auth_service.authenticate_password(session, email, password)
     except Unauthorized:
+        known = await auth_service.find_user(session, email)
+        await throttle.record_failure(request.app.state.sessionmaker, settings, email, address,
+                                      known, "password")
         return render(request, "signin.html",
                       {"email": email, "error": "Wrong email or password."}, status_code=401)
+    org = await auth_service.get_org(session, user.org_id)
+    if two_factor.enabled(user):
+        stage, target, max_age = "second_factor", "/signin/code", SECOND_STEP_SECONDS
+    elif two_factor.required_for(org, user):
+        stage, target, max_age = "enrolment", "/dashboard/security", SECOND_STEP_SECONDS
+    else:
+        stage, target, max_age = "active", "/dashboard", settings.session_max_age_seconds
+        await throttle.clear_account(session, settings, email)
+    return start_session(request, await auth_service.start_web_session(
+        session, user, max_age, stage=stage), target, max_age)
+
+
+def start_session(request: Request, token: str, target: str, max_age: int) -> Response:
     settings: Settings = request.app.state.settings
-    token = await auth_service.start_web_session(session, user, settings.session_max_age_seconds)
-    response = RedirectResponse("/dashboard", status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, max_age=settings.session_max_age_seconds,
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age,
                         httponly=True, samesite="lax", secure=settings.cookie_secure, path="/")
     return response
 
