@@ -245,8 +245,11 @@ def webhook_schemas(
         typer.echo(f"wrote {path}")
 def _add_sub_commands() -> None:
     from app.audit.cli import audit_cli
+    from app.keys.cli import keys_cli, namespaces_cli
 
     cli.add_typer(audit_cli, name="audit")
+    cli.add_typer(keys_cli, name="keys")
+    cli.add_typer(namespaces_cli, name="namespaces")
 
 
 _add_sub_commands()
