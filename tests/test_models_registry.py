@@ -445,10 +445,10 @@ def test_limit_bounds_are_inclusive(org_a, limit):
     cursor_of(["a\x00", "b"]),
     base64.urlsafe_b64encode(b"\xff\xfe\xfd").decode(),
 ])
-def test_an_invalid_cursor_is_400(org_a, cursor):
+def test_an_invalid_cursor_is_422_invalid_cursor(org_a, cursor):
     create_model(org_a.admin, "acme/a")
     for path in ("/v1/models", "/v1/public/models"):
-        assert_error(org_a.admin.get(path, params={"cursor": cursor}), 400, "bad_request")
+        assert_error(org_a.admin.get(path, params={"cursor": cursor}), 422, "invalid_cursor")
 
 
 def test_an_overlong_cursor_is_422(org_a):
@@ -698,9 +698,10 @@ def test_public_list_shows_open_models_of_every_provider_without_a_key(client, o
     assert r.status_code == 200, r.text
     assert r.json() == {"next_cursor": None, "items": [
         {"id": "acme/base", "title": "Title of acme/base", "licence": "mit",
-         "homepage": "https://example.com/base", "derived_from": None, "provider": "Org org-a"},
+         "homepage": "https://example.com/base", "derived_from": None, "provider": "Org org-a",
+         "organization": "org-a"},
         {"id": "tune/chat", "title": "Title of tune/chat", "licence": None, "homepage": None,
-         "derived_from": "acme/closed", "provider": "Org org-b"},
+         "derived_from": "acme/closed", "provider": "Org org-b", "organization": "org-b"},
     ]}
 
 
