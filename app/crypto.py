@@ -106,7 +106,10 @@ class Keyring:
         try:
             stored = self._loader()
         except Exception as exc:  # no table yet, database away: keep what we have
-            log.warning("could not read the stored key-encryption keys (%s)", type(exc).__name__)
+            text = str(exc).lower()
+            if not any(m in text for m in ("no such table", "does not exist", "unable to open")):
+                log.warning("could not read the stored key-encryption keys (%s)",
+                            type(exc).__name__)
             stored = None
         with self._lock:
             self._loaded_at = _now()
