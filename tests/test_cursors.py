@@ -19,6 +19,7 @@ from app.pagination import decode_cursor, encode_cursor
 from tests.propagation import quick_subscriber
 from tests.test_web_signin import HTML, sign_in
 
+
 def _raw(obj: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
