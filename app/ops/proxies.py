@@ -89,8 +89,13 @@ class TrustedProxyMiddleware:
 _PROBES = ("/healthz", "/readyz", "/metrics")
 
 
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
 def allowed_hosts(public_base_url: str, extra: str) -> frozenset[str]:
     hosts = {urlsplit(public_base_url).hostname or ""}
+    if hosts & _LOOPBACK:  # a development install: any name of this machine's loopback
+        hosts |= _LOOPBACK
     hosts |= {h.strip().lower() for h in extra.split(",") if h.strip()}
     return frozenset(h for h in hosts if h)
 
