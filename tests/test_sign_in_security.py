@@ -46,7 +46,9 @@ def test_failed_sign_ins_to_an_account_wait_longer_and_longer(server, org_a, clo
         r = sign_in(web, org_a.admin_email, org_a.admin_password)
         assert r.status_code == 429
         assert "Too many failed sign-ins for this account" in r.text
-        assert "wait 30 seconds" in r.text and r.headers["retry-after"] == "30"
+        # (Real time passes meanwhile on a busy machine: a few seconds less may be left.)
+        assert re.search(r"wait (2\d|30) seconds", r.text)
+        assert 20 < int(r.headers["retry-after"]) <= 30
         assert org_a.admin_email in r.text  # the form keeps the email
     # From another address too: the account is throttled, not the address.
     with _browser(server, "198.51.100.2") as other:
@@ -54,7 +56,8 @@ def test_failed_sign_ins_to_an_account_wait_longer_and_longer(server, org_a, clo
         clock.advance(timedelta(seconds=31))
         assert sign_in(other, org_a.admin_email, "wrong again!").status_code == 401
         r = sign_in(other, org_a.admin_email, org_a.admin_password)
-        assert r.status_code == 429 and r.headers["retry-after"] == "60"  # twice as long
+        assert r.status_code == 429  # and twice as long
+        assert 50 < int(r.headers["retry-after"]) <= 60
         clock.advance(timedelta(seconds=61))
         assert sign_in(other, org_a.admin_email, org_a.admin_password).status_code == 303
     # A complete sign-in forgets the account's failures.
