@@ -14,7 +14,9 @@ from tests.support import IsolatedServer, audit_verify, create_org, run_job
 
 @pytest.fixture
 def iso(settings, tmp_path):
-    with IsolatedServer(settings, str(tmp_path), retention_days=30) as srv:
+    # The server's own scheduler never runs retention during the test: run_job does, once.
+    with IsolatedServer(settings, str(tmp_path), retention_days=30,
+                        housekeeping_seconds=3600) as srv:
         yield srv
 
 
@@ -40,7 +42,6 @@ def test_subject_data_is_erased_after_retention_and_the_audit_trail_still_verifi
     assert org.admin.post(f"/v1/cases/{recent}/closure", json={}).status_code == 200
     still_open, _ = seed_case(s, [model], status="open", email="open@example.org")
 
-    # (The server's own scheduler may run the job first: either way, it has run once now.)
     run_job(s, "cases.retention")
     assert subject_columns(s, old_withdrawn)["subject_erased_at"] is not None
     assert subject_columns(s, old_closed)["subject_erased_at"] is not None
