@@ -13,9 +13,15 @@ from app.config import Settings
 _MAC = 16
 
 
-def ack_token(settings: Settings, event_id: uuid.UUID, subscriber_id: uuid.UUID) -> str:
+def ack_key(settings: Settings) -> bytes:
+    return settings.subkey("ack-link")
+
+
+def ack_token(settings: Settings, event_id: uuid.UUID, subscriber_id: uuid.UUID,
+              key: bytes | None = None) -> str:
+    """`key`: `ack_key(settings)`, when the caller keeps it (the delivery worker does)."""
     raw = event_id.bytes + subscriber_id.bytes
-    mac = hmac.new(settings.subkey("ack-link"), raw, hashlib.sha256).digest()[:_MAC]
+    mac = hmac.digest(key or ack_key(settings), raw, "sha256")[:_MAC]
     return base64.urlsafe_b64encode(raw + mac).decode().rstrip("=")
 
 
@@ -35,5 +41,6 @@ def parse_ack_token(settings: Settings, token: str) -> tuple[uuid.UUID, uuid.UUI
     return uuid.UUID(bytes=raw[:16]), uuid.UUID(bytes=raw[16:])
 
 
-def ack_url(settings: Settings, event_id: uuid.UUID, subscriber_id: uuid.UUID) -> str:
-    return f"{settings.public_base_url}/a/{ack_token(settings, event_id, subscriber_id)}"
+def ack_url(settings: Settings, event_id: uuid.UUID, subscriber_id: uuid.UUID,
+            key: bytes | None = None) -> str:
+    return f"{settings.public_base_url}/a/{ack_token(settings, event_id, subscriber_id, key)}"

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import UTCDateTime, utcnow
 from app.delivery.models import Delivery, DeliveryStatus
+from app.delivery.store import NOTIFY
 from app.events.models import Event, EventType, RequiredAction
 from app.events.schemas import EndpointTest
 from app.notices.models import Notice, NoticeKind
@@ -36,6 +37,7 @@ async def fan_out(session: AsyncSession, event: Event) -> None:
     await session.execute(insert(Delivery).from_select(
         ["event_id", "endpoint_id", "subscriber_id", "org_id", "event_type", "status",
          "attempts", "next_attempt_at", "created_at"], rows))
+    await notify_workers(session)
     if event.action == RequiredAction.no_action:
         return
     # Subscribers with no working webhook hear about an action to take by email.
@@ -62,4 +64,12 @@ async def queue_test(session: AsyncSession, endpoint: Endpoint) -> Delivery:
                         test_payload=payload.model_dump(mode="json"))
     session.add(delivery)
     await session.flush()
+    await notify_workers(session)
     return delivery
+
+
+async def notify_workers(session: AsyncSession) -> None:
+    """Wake the delivery workers when this transaction commits (PostgreSQL NOTIFY; on SQLite
+    they notice the commit by themselves)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(NOTIFY)

@@ -1,0 +1,250 @@
+"""Sending: a fixed pool of sender coroutines per lane, like a bare client loop.
+
+- Two lanes: endpoints that are healthy, and a smaller one for endpoints already failing.
+- A send still unanswered after `webhook_slow_after_seconds` hands its place in the lane to a
+  new sender coroutine and finishes as one of at most `webhook_waiting_connections` waiting
+  sends: a slow or dead endpoint never holds up the others (it only costs a socket until its
+  timeout). A sweeper notices slow sends, so a normal send pays for no timer.
+- Connect-time SSRF check through the session's resolver; IP literals were checked when the job
+  was built. Redirects are never followed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiohttp
+
+from app.config import Settings
+from app.db import utcnow
+from app.delivery.jobs import Job
+from app.delivery.models import ErrorClass
+from app.delivery.signing import ServiceKeys
+from app.delivery.ssrf import SSRFBlocked
+
+log = logging.getLogger(__name__)
+
+BODY_LIMIT = 1024  # bytes of a response kept in the attempt log
+
+
+@dataclass(slots=True)
+class Outcome:
+    job: Job
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None = None
+    error: ErrorClass | None = None
+    response_body: str | None = None
+    retry_after: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status_code is not None and \
+            200 <= self.status_code < 300
+
+
+class _Place:
+    """One sender coroutine's current send, as the sweeper sees it."""
+
+    __slots__ = ("slow", "started")
+
+    def __init__(self) -> None:
+        self.started = 0.0  # monotonic start of the current send; 0 while idle
+        self.slow = False
+
+
+class _Lane:
+    def __init__(self, size: int, may_wait: bool) -> None:
+        self.size = size
+        self.may_wait = may_wait
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+        self.places: set[_Place] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+
+class Sender:
+    def __init__(self, settings: Settings, keys: ServiceKeys,
+                 done: Callable[[Outcome], None], room: Callable[[], None]) -> None:
+        self.settings = settings
+        self.keys = keys
+        self._done = done  # each outcome, as soon as it is known
+        self._room = room  # a slow send gave its place back
+        self.concurrency = settings.webhook_concurrency
+        self.slow_after = settings.webhook_slow_after_seconds
+        self.waiting_capacity = settings.webhook_waiting_connections
+        self.waiting = 0  # slow sends that gave their place back
+        self.healthy = _Lane(self.concurrency, may_wait=True)
+        self.failing = _Lane(max(2, self.concurrency // 8), may_wait=False)
+        self._v1a: dict[tuple[str, int], str] = {}
+        self._http: aiohttp.ClientSession | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self, http: aiohttp.ClientSession) -> None:
+        self._http = http
+        for lane in (self.healthy, self.failing):
+            for _ in range(lane.size):
+                self._spawn(lane)
+        self._sweeper = asyncio.create_task(self._sweep())
+
+    def _spawn(self, lane: _Lane) -> None:
+        task = asyncio.create_task(self._serve(lane))
+        lane.tasks.add(task)
+        task.add_done_callback(lane.tasks.discard)
+
+    def submit(self, job: Job) -> None:
+        (self.failing if job.failing else self.healthy).queue.put_nowait(job)
+
+    def drain(self) -> list[Job]:
+        """Take back the jobs not started yet."""
+        left: list[Job] = []
+        for lane in (self.healthy, self.failing):
+            while not lane.queue.empty():
+                left.append(lane.queue.get_nowait())
+        return left
+
+    def busy(self) -> bool:
+        return any(p.started for lane in (self.healthy, self.failing) for p in lane.places)
+
+    async def finish(self, timeout: float) -> None:
+        """Let the sends under way end (at most `timeout`), then stop every sender."""
+        deadline = time.monotonic() + timeout
+        while self.busy() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        tasks = [*self.healthy.tasks, *self.failing.tasks]
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- the sender coroutines -------------------------------------------------------------
+
+    async def _serve(self, lane: _Lane) -> None:
+        place = _Place()
+        lane.places.add(place)
+        try:
+            while True:
+                job = await lane.queue.get()
+                place.started = time.monotonic()
+                outcome = await self.attempt(job)
+                place.started = 0.0
+                self._done(outcome)
+                if place.slow:  # a new sender took this one's place in the lane
+                    self.waiting -= 1
+                    return
+        finally:
+            lane.places.discard(place)
+
+    async def _sweep(self) -> None:
+        lane = self.healthy
+        tick = min(0.05, self.slow_after / 2)
+        while True:
+            await asyncio.sleep(tick)
+            limit = time.monotonic() - self.slow_after
+            freed = False
+            for place in list(lane.places):
+                if self.waiting >= self.waiting_capacity:
+                    break
+                if place.started and not place.slow and place.started < limit:
+                    place.slow = True
+                    self.waiting += 1
+                    self._spawn(lane)
+                    freed = True
+            if freed:
+                self._room()
+
+    # --- one attempt -----------------------------------------------------------------------
+
+    async def attempt(self, job: Job) -> Outcome:
+        outcome = Outcome(job, utcnow(), 0)
+        if not job.usable:
+            return outcome
+        start = time.perf_counter()
+        try:
+            if job.blocked:
+                raise SSRFBlocked("a non-public address")
+            await self._post(job, outcome)
+        except SSRFBlocked:
+            outcome.error = ErrorClass.ssrf_blocked
+        except aiohttp.ClientConnectorDNSError as exc:
+            blocked = isinstance(exc.os_error, SSRFBlocked)
+            outcome.error = ErrorClass.ssrf_blocked if blocked else ErrorClass.dns_error
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError):
+            outcome.error = ErrorClass.tls_error
+        except aiohttp.ClientConnectorError:
+            outcome.error = ErrorClass.connect_error
+        except TimeoutError:
+            outcome.error = ErrorClass.timeout
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError,
+                aiohttp.ClientOSError, ConnectionError):
+            outcome.error = ErrorClass.connection_reset
+        except aiohttp.ClientError:
+            outcome.error = ErrorClass.client_error
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never let one endpoint take the worker down
+            log.exception("delivery %s: unexpected error", job.delivery_id)
+            outcome.error = ErrorClass.client_error
+        outcome.duration_ms = int((time.perf_counter() - start) * 1000)
+        return outcome
+
+    def headers(self, job: Job, timestamp: int) -> dict[str, str]:
+        content = f"{job.msg_id}.{timestamp}.".encode() + job.body
+        # Every endpoint of one event signs the same content in a given second: sign it once.
+        v1a = self._v1a.get((job.msg_id, timestamp))
+        if v1a is None:
+            if len(self._v1a) > 50_000:
+                self._v1a.clear()
+            v1a = self._v1a[(job.msg_id, timestamp)] = self.keys.current.sign_v1a(content)
+        v1 = [f"v1,{base64.b64encode(hmac.digest(k, content, 'sha256')).decode()}"
+              for k in job.keys]
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": job.msg_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": " ".join([*v1, v1a]),
+            "rights-relay-event-type": job.event_type,
+            "rights-relay-attempt": str(job.attempt),
+        }
+        if job.ack_url:
+            headers["rights-relay-ack-url"] = job.ack_url
+        return headers
+
+    async def _post(self, job: Job, outcome: Outcome) -> None:
+        assert self._http is not None
+        headers = self.headers(job, int(time.time()))
+        async with self._http.post(job.url, data=job.body, headers=headers,
+                                   allow_redirects=False) as resp:
+            outcome.status_code = resp.status
+            raw = await resp.content.read(BODY_LIMIT)
+            # Text as the attempt log keeps it (no NUL: PostgreSQL text cannot hold one).
+            outcome.response_body = raw.decode("utf-8", "replace").replace("\x00", "\ufffd") \
+                if raw else None
+            outcome.retry_after = resp.headers.get("Retry-After")
+        if 300 <= resp.status < 400:
+            outcome.error = ErrorClass.redirect
+        elif not 200 <= resp.status < 300:
+            outcome.error = ErrorClass.http_status
+
+
+def raise_open_files(wanted: int) -> None:
+    """Every connection is a file descriptor: raise the soft limit towards what we may open."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover (Windows)
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

@@ -1,0 +1,425 @@
+"""The delivery worker's database work, set-based: one claim and one record per batch.
+
+Claiming and recording a batch of up to a few hundred deliveries are each a single round trip
+whose cost does not grow (on the Python side) with the number of rows:
+
+- PostgreSQL: the claim is one statement (`FOR UPDATE SKIP LOCKED` candidates, the lease
+  `UPDATE ... RETURNING`, joined to the endpoints); the record is one statement too, the
+  results passed as arrays and unnested (`UPDATE deliveries ... FROM unnest(...)` guarded by the
+  lease owner, the attempt log inserted for exactly the rows that update touched, and the
+  endpoints' health), then the commit.
+- SQLite: the whole batch runs in one hop to a thread of the worker's own that holds one
+  connection (`BEGIN IMMEDIATE`, `executemany`, `COMMIT`), instead of one thread hop per
+  cursor operation through aiosqlite.
+
+Both keep the outbox rules: a row is leased to one claim at a time, and a result is written
+only while the row is still held by the claim that sent it (a late result is dropped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.delivery.models import DeliveryStatus
+
+log = logging.getLogger(__name__)
+
+# Written with the deliveries (fanout.py), heard by every worker once the transaction commits.
+CHANNEL = "rr_deliveries"
+NOTIFY: TextClause = text(f"SELECT pg_notify('{CHANNEL}', '')")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed delivery with what sending it needs of its endpoint."""
+
+    id: int
+    attempts: int
+    subscriber_id: uuid.UUID
+    event_id: uuid.UUID | None
+    event_type: str
+    created_at: datetime
+    test_payload: dict[str, Any] | None
+    endpoint_id: uuid.UUID
+    url: str
+    enabled: bool
+    removed_at: datetime | None
+    failing_since: datetime | None
+    secret_sealed: bytes
+    previous_secret_sealed: bytes | None
+    previous_secret_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: uuid.UUID
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]
+    action: str
+
+
+@dataclass(slots=True)
+class Result:
+    """What to write for one delivery (`logged`: also an attempt row; False when the endpoint
+    was disabled or removed before sending)."""
+
+    id: int
+    owner: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    status_code: int | None
+    error: str | None
+    last_attempt_at: datetime | None
+    succeeded_at: datetime | None
+    logged: bool
+    started_at: datetime
+    duration_ms: int
+    response_body: str | None
+    retry_at: datetime | None  # the attempt log's next_attempt_at (None: no retry)
+
+
+class Store(Protocol):
+    async def claim(self, *, limit: int, now: datetime, until: datetime, owner: str,
+                    known_events: set[uuid.UUID]) -> tuple[list[Claimed], list[EventRow]]:
+        """Lease up to `limit` due deliveries to `owner` until `until` (committed); the rows,
+        and the events among them not in `known_events`."""
+
+    async def record(self, results: list[Result], *, ok: list[uuid.UUID],
+                     failing: list[uuid.UUID], now: datetime, fresh: datetime) -> set[int]:
+        """Write `results` still held by their owner, and the endpoints' health (committed);
+        returns the ids written."""
+
+    async def release(self, held: list[tuple[int, str]]) -> None:
+        """Give claimed, unsent deliveries back at once (the worker is stopping)."""
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return when new deliveries may be due (written by another connection), or after
+        `timeout`: so a fan-out starts at once rather than on the next poll."""
+
+    async def aclose(self) -> None: ...
+
+
+def store_for(engine: AsyncEngine) -> Store:
+    if engine.dialect.name == "sqlite":
+        return SqliteStore(engine.url.database or ":memory:")
+    return PgStore(engine)
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+_PG_CLAIM = text("""
+WITH c AS (
+    SELECT id FROM deliveries
+    WHERE status = :pending AND next_attempt_at <= :now
+      AND (lease_until IS NULL OR lease_until < :now)
+    ORDER BY next_attempt_at LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+), u AS (
+    UPDATE deliveries d SET lease_until = :until, lease_owner = :owner
+    FROM c WHERE d.id = c.id
+    RETURNING d.id, d.attempts, d.subscriber_id, d.event_id, d.event_type, d.created_at,
+              d.test_payload, d.endpoint_id, d.next_attempt_at
+)
+SELECT u.id, u.attempts, u.subscriber_id, u.event_id, u.event_type, u.created_at,
+       u.test_payload, u.endpoint_id, e.url, e.enabled, e.removed_at, e.failing_since,
+       e.secret_sealed, e.previous_secret_sealed, e.previous_secret_expires_at
+FROM u JOIN webhook_endpoints e ON e.id = u.endpoint_id
+ORDER BY u.next_attempt_at, u.id
+""")
+
+_PG_EVENTS = text("SELECT id, type, occurred_at, data, action FROM events "
+                  "WHERE id = ANY(CAST(:ids AS UUID[]))")
+
+# Only rows still held by the claim that sent them are written (`d.lease_owner = v.owner`,
+# re-checked by PostgreSQL after any lock wait), and the attempt log gets exactly those rows.
+# The batch travels as one JSON document (cheaper to build than a dozen typed arrays).
+_PG_RECORD = text("""
+WITH v AS (
+    SELECT * FROM json_to_recordset(CAST(:rows AS JSON)) AS v(
+        id BIGINT, owner VARCHAR, status VARCHAR, attempts INTEGER, next_at TIMESTAMPTZ,
+        code INTEGER, error VARCHAR, last_at TIMESTAMPTZ, ok_at TIMESTAMPTZ, logged BOOLEAN,
+        started TIMESTAMPTZ, duration INTEGER, body TEXT, retry_at TIMESTAMPTZ)
+), u AS (
+    UPDATE deliveries d SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_at,
+        last_status_code = v.code, last_error = v.error, last_attempt_at = v.last_at,
+        succeeded_at = v.ok_at, lease_until = NULL, lease_owner = NULL
+    FROM v WHERE d.id = v.id AND d.lease_owner = v.owner
+    RETURNING d.id
+), a AS (
+    INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code,
+                                   error_class, response_body, next_attempt_at)
+    SELECT v.id, v.attempts, v.started, v.duration, v.code, v.error, v.body, v.retry_at
+    FROM v JOIN u ON u.id = v.id WHERE v.logged
+), healthy AS (
+    UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = :now
+    WHERE id = ANY(CAST(:ok AS UUID[])) AND (failing_since IS NOT NULL
+          OR last_success_at IS NULL OR last_success_at < :fresh)
+), failing AS (
+    UPDATE webhook_endpoints SET failing_since = :now
+    WHERE id = ANY(CAST(:failing AS UUID[])) AND failing_since IS NULL
+)
+SELECT id FROM u
+""")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _uuids(values: list[uuid.UUID] | set[uuid.UUID]) -> str:
+    """A PostgreSQL array literal (cast in SQL): cheaper than adapting a list item by item."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+_PG_RELEASE = text("""
+UPDATE deliveries d SET lease_until = NULL, lease_owner = NULL
+FROM unnest(CAST(:ids AS BIGINT[]), CAST(:owners AS VARCHAR[])) AS v(id, owner)
+WHERE d.id = v.id AND d.lease_owner = v.owner AND d.status = :pending
+""")
+
+
+class PgStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._work = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    async def wait_for_work(self, timeout: float) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._work.wait(), timeout)
+        self._work.clear()
+
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own; without it (it failed), polling goes on."""
+        import psycopg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                await conn.execute(f"LISTEN {CHANNEL}")
+                async for _ in conn.notifies():
+                    self._work.set()
+        except Exception as exc:  # polling still finds the work
+            log.info("listening for new deliveries failed (%s); polling only", exc)
+            await asyncio.sleep(5)
+
+    async def claim(self, *, limit: int, now: datetime, until: datetime, owner: str,
+                    known_events: set[uuid.UUID]) -> tuple[list[Claimed], list[EventRow]]:
+        async with self.engine.begin() as conn:
+            rows = [Claimed(*r) for r in await conn.execute(_PG_CLAIM, {
+                "pending": DeliveryStatus.pending.value, "now": now, "limit": limit,
+                "until": until, "owner": owner})]
+            wanted = list({r.event_id for r in rows if r.event_id is not None} - known_events)
+            events = [EventRow(*e) for e in await conn.execute(
+                _PG_EVENTS, {"ids": _uuids(wanted)})] if wanted else []
+        return rows, events
+
+    async def record(self, results: list[Result], *, ok: list[uuid.UUID],
+                     failing: list[uuid.UUID], now: datetime, fresh: datetime) -> set[int]:
+        rows = json.dumps([
+            {"id": r.id, "owner": r.owner, "status": r.status, "attempts": r.attempts,
+             "next_at": r.next_attempt_at.isoformat(), "code": r.status_code, "error": r.error,
+             "last_at": _iso(r.last_attempt_at), "ok_at": _iso(r.succeeded_at),
+             "logged": r.logged, "started": r.started_at.isoformat(),
+             "duration": r.duration_ms, "body": r.response_body, "retry_at": _iso(r.retry_at)}
+            for r in results], separators=(",", ":"))
+        params = {"rows": rows, "ok": _uuids(ok), "failing": _uuids(failing), "now": now,
+                  "fresh": fresh}
+        async with self.engine.begin() as conn:
+            return {i for (i,) in await conn.execute(_PG_RECORD, params)}
+
+    async def release(self, held: list[tuple[int, str]]) -> None:
+        if held:
+            async with self.engine.begin() as conn:
+                await conn.execute(_PG_RELEASE, {
+                    "ids": [i for i, _ in held], "owners": [o for _, o in held],
+                    "pending": DeliveryStatus.pending.value})
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+
+
+# --- SQLite --------------------------------------------------------------------------------
+
+def _ts(value: datetime | None) -> str | None:
+    """A timestamp as SQLAlchemy stores it on SQLite (naive UTC text, microseconds)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(hex=value)
+
+
+DATA_VERSION_POLL = 0.02  # seconds between looks at SQLite's data_version while idle
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+_SQLITE_CLAIMED = """
+SELECT d.id, d.attempts, d.subscriber_id, d.event_id, d.event_type, d.created_at,
+       d.test_payload, d.endpoint_id, e.url, e.enabled, e.removed_at, e.failing_since,
+       e.secret_sealed, e.previous_secret_sealed, e.previous_secret_expires_at
+FROM deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+WHERE d.id IN ({}) ORDER BY d.next_attempt_at, d.id
+"""
+
+
+class SqliteStore:
+    """One connection, used only from one thread of its own: each batch is one hop there."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rr-delivery-db")
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            for pragma in ("foreign_keys=ON", "busy_timeout=30000", "journal_mode=WAL",
+                           "synchronous=NORMAL"):
+                conn.execute(f"PRAGMA {pragma}")
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, work: Any) -> Any:
+        # IMMEDIATE: the write lock first, so what is read here cannot change before the write.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            out = work(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return out
+
+    async def claim(self, *, limit: int, now: datetime, until: datetime, owner: str,
+                    known_events: set[uuid.UUID]) -> tuple[list[Claimed], list[EventRow]]:
+        def work(conn: sqlite3.Connection) -> tuple[list[Claimed], list[EventRow]]:
+            ids = [i for (i,) in conn.execute(
+                "SELECT id FROM deliveries WHERE status = ? AND next_attempt_at <= ? "
+                "AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?",
+                (DeliveryStatus.pending.value, _ts(now), _ts(now), limit))]
+            if not ids:
+                return [], []
+            conn.execute(f"UPDATE deliveries SET lease_until = ?, lease_owner = ? "  # noqa: S608
+                         f"WHERE id IN ({_marks(len(ids))})", (_ts(until), owner, *ids))
+            rows = [Claimed(
+                id=r[0], attempts=r[1], subscriber_id=uuid.UUID(hex=r[2]), event_id=_uuid(r[3]),
+                event_type=r[4], created_at=_dt(r[5]) or now,
+                test_payload=json.loads(r[6]) if r[6] is not None else None,
+                endpoint_id=uuid.UUID(hex=r[7]), url=r[8], enabled=bool(r[9]),
+                removed_at=_dt(r[10]), failing_since=_dt(r[11]), secret_sealed=r[12],
+                previous_secret_sealed=r[13], previous_secret_expires_at=_dt(r[14]))
+                for r in conn.execute(_SQLITE_CLAIMED.format(_marks(len(ids))), ids)]
+            wanted = [e.hex for e in {r.event_id for r in rows if r.event_id} - known_events]
+            events = [EventRow(uuid.UUID(hex=e[0]), e[1], _dt(e[2]) or now, json.loads(e[3]),
+                               e[4]) for e in conn.execute(
+                f"SELECT id, type, occurred_at, data, action FROM events "  # noqa: S608
+                f"WHERE id IN ({_marks(len(wanted))})", wanted)] if wanted else []
+            return rows, events
+
+        result: tuple[list[Claimed], list[EventRow]] = await self._run(
+            lambda: self._transaction(self._connection(), work))
+        return result
+
+    async def record(self, results: list[Result], *, ok: list[uuid.UUID],
+                     failing: list[uuid.UUID], now: datetime, fresh: datetime) -> set[int]:
+        def work(conn: sqlite3.Connection) -> set[int]:
+            held = {(i, o) for i, o in conn.execute(
+                f"SELECT id, lease_owner FROM deliveries WHERE id IN "  # noqa: S608
+                f"({_marks(len(results))})", [r.id for r in results])}
+            mine = [r for r in results if (r.id, r.owner) in held]
+            conn.executemany(
+                "UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
+                "last_status_code = ?, last_error = ?, last_attempt_at = ?, succeeded_at = ?, "
+                "lease_until = NULL, lease_owner = NULL WHERE id = ?",
+                [(r.status, r.attempts, _ts(r.next_attempt_at), r.status_code, r.error,
+                  _ts(r.last_attempt_at), _ts(r.succeeded_at), r.id) for r in mine])
+            conn.executemany(
+                "INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, "
+                "status_code, error_class, response_body, next_attempt_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r.id, r.attempts, _ts(r.started_at), r.duration_ms, r.status_code, r.error,
+                  r.response_body, _ts(r.retry_at)) for r in mine if r.logged])
+            if ok:
+                conn.execute(
+                    f"UPDATE webhook_endpoints SET failing_since = NULL, "  # noqa: S608
+                    f"last_success_at = ? WHERE id IN ({_marks(len(ok))}) AND "
+                    f"(failing_since IS NOT NULL OR last_success_at IS NULL "
+                    f"OR last_success_at < ?)", (_ts(now), *(e.hex for e in ok), _ts(fresh)))
+            if failing:
+                conn.execute(
+                    f"UPDATE webhook_endpoints SET failing_since = ? "  # noqa: S608
+                    f"WHERE id IN ({_marks(len(failing))}) AND failing_since IS NULL",
+                    (_ts(now), *(e.hex for e in failing)))
+            return {r.id for r in mine}
+
+        if not results:
+            return set()
+        written: set[int] = await self._run(lambda: self._transaction(self._connection(), work))
+        return written
+
+    async def wait_for_work(self, timeout: float) -> None:
+        # Another connection's commit changes `PRAGMA data_version` (a read of shared memory).
+        def version() -> int:
+            return int(self._connection().execute("PRAGMA data_version").fetchone()[0])
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        first = await self._run(version)
+        while loop.time() < deadline:
+            await asyncio.sleep(min(DATA_VERSION_POLL, max(0.0, deadline - loop.time())))
+            if await self._run(version) != first:
+                return
+
+    async def release(self, held: list[tuple[int, str]]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany("UPDATE deliveries SET lease_until = NULL, lease_owner = NULL "
+                             "WHERE id = ? AND lease_owner = ? AND status = ?",
+                             [(i, o, DeliveryStatus.pending.value) for i, o in held])
+
+        if held:
+            await self._run(lambda: self._transaction(self._connection(), work))
+
+    async def aclose(self) -> None:
+        def close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        if not self._closed:
+            self._closed = True
+            await self._run(close)
+            self._pool.shutdown(wait=False)
