@@ -1,10 +1,12 @@
 """Sending: a fixed pool of sender coroutines per lane, like a bare client loop.
 
 - Two lanes: endpoints that are healthy, and a smaller one for endpoints already failing.
-- A send still unanswered after `webhook_slow_after_seconds` hands its place in the lane to a
-  new sender coroutine and finishes as one of at most `webhook_waiting_connections` waiting
-  sends: a slow or dead endpoint never holds up the others (it only costs a socket until its
-  timeout). A sweeper notices slow sends, so a normal send pays for no timer.
+- A send still unanswered after `webhook_slow_after_seconds` (or four times the recent typical
+  answer time, when the receivers or this machine are slower than that) hands its place in the
+  lane to a new sender coroutine and finishes as one of at most `webhook_waiting_connections`
+  waiting sends: a slow or dead endpoint never holds up the others (it only costs a socket until
+  its timeout), and a machine under load does not open a connection for every send. A sweeper
+  notices slow sends, so a normal send pays for no timer.
 - Connect-time SSRF check through the session's resolver; IP literals were checked when the job
   was built. Redirects are never followed.
 """
@@ -81,6 +83,7 @@ class Sender:
         self.slow_after = settings.webhook_slow_after_seconds
         self.waiting_capacity = settings.webhook_waiting_connections
         self.waiting = 0  # slow sends that gave their place back
+        self.typical = 0.0  # moving average of answered sends' seconds (the slow yardstick)
         self.healthy = _Lane(self.concurrency, may_wait=True)
         self.failing = _Lane(max(2, self.concurrency // 8), may_wait=False)
         self._v1a: dict[tuple[str, int], str] = {}
@@ -135,9 +138,11 @@ class Sender:
         try:
             while True:
                 job = await lane.queue.get()
-                place.started = time.monotonic()
+                place.started = started = time.monotonic()
                 outcome = await self.attempt(job)
                 place.started = 0.0
+                if outcome.status_code is not None and not place.slow:
+                    self.typical += (time.monotonic() - started - self.typical) * 0.02
                 self._done(outcome)
                 if place.slow:  # a new sender took this one's place in the lane
                     self.waiting -= 1
@@ -150,7 +155,7 @@ class Sender:
         tick = min(0.05, self.slow_after / 2)
         while True:
             await asyncio.sleep(tick)
-            limit = time.monotonic() - self.slow_after
+            limit = time.monotonic() - max(self.slow_after, 4 * self.typical)
             freed = False
             for place in list(lane.places):
                 if self.waiting >= self.waiting_capacity:
