@@ -113,7 +113,7 @@ def serve(factory: str, env: dict[str, str], port: int | None = None) -> Iterato
         cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(url, proc, factory, seconds=30)
+        wait_until_up(url, proc, factory, seconds=120)  # a loaded machine imports slowly
         yield url
     finally:
         proc.send_signal(signal.SIGINT)

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.audit.models import AuditEvent, AuditHead
 from app.db import utcnow
@@ -42,33 +43,81 @@ async def append(
     to_status: str | None = None, note: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    head = await _lock_head(session, org_id)
+    """Add a row to the organisation's chain, as part of the session's transaction.
+
+    The row is chained when the transaction commits (`_chain_at_commit`): everything else the
+    transaction writes is flushed first, then the organisation's head is locked, the rows are
+    numbered, linked and hashed, and the commit follows. The head lock, which serialises every
+    write of an organisation, is held for those few statements instead of the whole request.
+    The rows commit with the change they record, or not at all, as before. Reading the trail
+    through this module in the same transaction chains the pending rows first."""
     event = AuditEvent(
-        org_id=org_id, seq=head.seq + 1, case_id=case_id, actor=actor, action=action,
-        from_status=from_status, to_status=to_status, note=note, details=details or {},
-        created_at=utcnow(), prev_hash=head.hash,
+        org_id=org_id, case_id=case_id, actor=actor, action=action, from_status=from_status,
+        to_status=to_status, note=note, details=details or {},
     )
-    event.hash = event_hash(event)
-    head.seq, head.hash = event.seq, event.hash
-    session.add(event)
-    await session.flush()
+    session.sync_session.info.setdefault(_PENDING, []).append(event)
     return event
 
 
-async def _lock_head(session: AsyncSession, org_id: uuid.UUID) -> AuditHead:
-    """Make sure the organisation's head row exists, then lock it for this transaction.
+_PENDING = "rr_audit_pending"
 
-    The insert is a write, so on SQLite it takes the database's write lock before the head is
-    read (writers serialise, and nobody can append between our read and our write); on
-    PostgreSQL, concurrent first appends do not collide, and FOR UPDATE makes appends across
-    replicas wait for each other."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(insert(AuditHead).values(org_id=org_id, seq=0, hash=GENESIS)
-                          .on_conflict_do_nothing(index_elements=["org_id"]))
-    head = await session.scalar(
-        select(AuditHead).where(AuditHead.org_id == org_id).with_for_update()
-        .execution_options(populate_existing=True))
+
+async def seal_pending(session: AsyncSession) -> None:
+    """Chain this transaction's pending rows now (they hold the head lock until commit)."""
+    if session.sync_session.info.get(_PENDING):
+        await session.run_sync(_chain_pending)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_at_commit(session: Session) -> None:
+    _chain_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    # A transaction that ends without its commit (rolled back, closed) takes its rows with it.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def _chain_pending(session: Session) -> None:
+    pending: list[AuditEvent] = session.info.pop(_PENDING, None) or []
+    if not pending:
+        return
+    session.flush()  # the rest of the transaction first: the lock is taken last
+    by_org: dict[uuid.UUID, list[AuditEvent]] = {}
+    for e in pending:
+        by_org.setdefault(e.org_id, []).append(e)
+    # One order for every transaction: two never wait on each other's heads crosswise.
+    for org_id in sorted(by_org, key=str):
+        head = _lock_head(session, org_id)
+        now = utcnow()
+        for e in by_org[org_id]:
+            e.seq, e.prev_hash, e.created_at = head.seq + 1, head.hash, now
+            e.hash = event_hash(e)
+            head.seq, head.hash = e.seq, e.hash
+        session.add_all(by_org[org_id])
+    session.flush()
+
+
+def _lock_head(session: Session, org_id: uuid.UUID) -> AuditHead:
+    """Lock the organisation's head row for this transaction, making it first if need be.
+
+    On PostgreSQL, FOR UPDATE makes appends across replicas wait for each other, and
+    concurrent first appends do not collide (ON CONFLICT DO NOTHING). On SQLite the insert
+    always goes first: it is a write, so it takes the database's write lock before the head is
+    read (writers serialise, and nobody can append between our read and our write)."""
+    postgresql = session.bind is not None and session.bind.dialect.name == "postgresql"
+    ensure = (pg_insert if postgresql else sqlite_insert)(AuditHead).values(
+        org_id=org_id, seq=0, hash=GENESIS).on_conflict_do_nothing(index_elements=["org_id"])
+    locked = (select(AuditHead).where(AuditHead.org_id == org_id).with_for_update()
+              .execution_options(populate_existing=True))
+    if not postgresql:
+        session.execute(ensure)
+    head = session.scalar(locked)
+    if head is None:
+        session.execute(ensure)
+        head = session.scalar(locked)
     assert head is not None
     return head
 
@@ -82,6 +131,7 @@ class ChainProblem:
 
 async def verify_chain(session: AsyncSession, org_id: uuid.UUID) -> list[ChainProblem]:
     """Walk an organisation's chain; report every row that does not follow from the last."""
+    await seal_pending(session)
     problems: list[ChainProblem] = []
     expected_prev, expected_seq = GENESIS, 1
     async for e in _events(session, org_id):
@@ -107,6 +157,7 @@ async def verify_chain(session: AsyncSession, org_id: uuid.UUID) -> list[ChainPr
 
 
 async def chain_length(session: AsyncSession, org_id: uuid.UUID) -> int:
+    await seal_pending(session)
     return int(await session.scalar(
         select(func.count()).select_from(AuditEvent).where(AuditEvent.org_id == org_id)) or 0)
 
@@ -119,6 +170,7 @@ async def _events(session: AsyncSession, org_id: uuid.UUID) -> AsyncIterator[Aud
 
 
 async def case_trail(session: AsyncSession, case_id: uuid.UUID) -> list[AuditEvent]:
+    await seal_pending(session)
     rows = await session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq))
     return list(rows)
