@@ -31,7 +31,7 @@ def main() -> None:
         settings = Settings(database_url=db.url, secret_key=SecretStr(SECRET), environment="test",
                             allow_private_webhook_targets=True, allow_http_webhooks=True,
                             delivery_poll_seconds=0.2)
-        event_id = fanout.supersede(db, scenario)
+        event_ids = fanout.supersede(db, scenario)
 
         async def go() -> float:
             engine = make_engine(settings.sqlalchemy_url)
@@ -39,7 +39,7 @@ def main() -> None:
             w = DeliveryWorker(make_sessionmaker(engine), settings, Keyring.from_settings(settings))
             task = asyncio.create_task(w.run(stop))
             start = time.perf_counter()
-            while await asyncio.to_thread(fanout._delivered, db, event_id) < args.endpoints:
+            while await asyncio.to_thread(fanout._delivered, db, event_ids) < args.endpoints:
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - start
             stop.set()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.crypto import Keyring
 from app.db import utcnow
@@ -27,14 +27,15 @@ async def hit(
     span = window.total_seconds()
     start = datetime.fromtimestamp(math.floor(now.timestamp() / span) * span, UTC)
     key = keyring.blind_index(f"rate:{scope}", value)
-    async with sessionmaker() as session:
-        dialect = session.bind.dialect.name if session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        upsert = insert(RateCounter).values(key=key, window_start=start, count=1)
-        upsert = upsert.on_conflict_do_update(
-            index_elements=["key", "window_start"], set_={"count": RateCounter.count + 1})
-        count = (await session.execute(upsert.returning(RateCounter.count))).scalar_one()
-        await session.commit()
+    engine: AsyncEngine = sessionmaker.kw["bind"]
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    upsert = insert(RateCounter).values(key=key, window_start=start, count=1)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["key", "window_start"], set_={"count": RateCounter.count + 1})
+    # One statement, atomic by itself: run in autocommit, without BEGIN and COMMIT round trips.
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        count = (await conn.execute(upsert.returning(RateCounter.count))).scalar_one()
     if count > limit:
         retry_after = max(1, math.ceil((start + window - now).total_seconds()))
         raise TooManyRequests("too many attempts; please wait before trying again",
