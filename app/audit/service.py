@@ -55,7 +55,10 @@ async def append(
         org_id=org_id, case_id=case_id, actor=actor, action=action, from_status=from_status,
         to_status=to_status, note=note, details=details or {},
     )
-    session.sync_session.info.setdefault(_PENDING, []).append(event)
+    sync = session.sync_session
+    if sync.get_transaction() is None:
+        sync.begin()  # (no I/O) so that a rollback, even before any SQL, drops the row too
+    sync.info.setdefault(_PENDING, []).append(event)
     return event
 
 
