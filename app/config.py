@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     # default twice the timeout plus a minute): a crashed worker's are sent again after it.
     delivery_lease_seconds: float | None = Field(default=None, gt=0)
     webhook_concurrency: int = Field(default=256, ge=1, le=10_000)
-    # A send unanswered this long gives its slot back and waits among at most
-    # `webhook_waiting_connections` idle connections: slow endpoints never hold up the rest.
+    # A send unanswered this long (or four times the recent typical answer time, if longer)
+    # gives its slot back and waits among at most `webhook_waiting_connections` idle
+    # connections: slow endpoints never hold up the rest.
     webhook_slow_after_seconds: float = Field(default=0.25, gt=0)
     webhook_waiting_connections: int = Field(default=2048, ge=0, le=50_000)
     # After a secret rotation the old secret keeps signing beside the new one this long.

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import UTCDateTime, utcnow
 from app.delivery.models import Delivery, DeliveryStatus
-from app.delivery.store import NOTIFY
+from app.delivery.store_pg import NOTIFY
 from app.events.models import Event, EventType, RequiredAction
 from app.events.schemas import EndpointTest
 from app.notices.models import Notice, NoticeKind

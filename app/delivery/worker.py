@@ -1,10 +1,9 @@
 """The delivery worker: claims due deliveries in batches, sends them concurrently with one
 shared aiohttp session, and records the results in batches.
 
-Three roles, one module each: claiming and recording are set-based, one round trip per batch
-(store.py; on SQLite one hop to the worker's own database thread), building what a send needs
-is cached per event, endpoint and host (jobs.py), and sending is a fixed pool of sender
-coroutines per lane (send.py); record.py writes the results.
+Its roles, one module each: claiming and recording are set-based, a fixed number of statements
+per batch (store.py); what a send needs is built once per event, endpoint and host (jobs.py);
+sending is a fixed pool of sender coroutines per lane (send.py); record.py writes the results.
 
 - Claims are leases (`FOR UPDATE SKIP LOCKED` on PostgreSQL): several workers share the work,
   and a crashed worker's rows are taken again once the lease runs out. A result is written only

@@ -1,0 +1,236 @@
+"""The delivery store on SQLite: a batch is a few statements on the worker's own connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from app.delivery.models import DeliveryStatus
+from app.delivery.store import Claimed, EventRow, Result
+
+
+def _ts(value: datetime | None) -> str | None:
+    """A timestamp as SQLAlchemy stores it on SQLite (naive UTC text, microseconds)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(hex=value)
+
+
+DATA_VERSION_POLL = 0.02  # seconds between looks at SQLite's data_version while idle
+
+
+# Each statement hands the whole batch over as one JSON text, and a result comes back as one
+# JSON text: SQLite steps once per statement, not once per row. (The sqlite3 module lets go of
+# the GIL at every step; while the sending loop holds it, each step would wait its turn.)
+_SQLITE_DUE = """
+SELECT json_group_array(id) FROM (
+    SELECT id FROM deliveries WHERE status = ? AND next_attempt_at <= ?
+    AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?)
+"""
+_SQLITE_LEASE = ("UPDATE deliveries SET lease_until = ?, lease_owner = ? "
+                 "WHERE id IN (SELECT value FROM json_each(?))")
+_SQLITE_CLAIMED = """
+SELECT json_group_array(json_array(
+    d.id, d.attempts, d.subscriber_id, d.event_id, d.event_type, d.created_at, d.test_payload,
+    d.endpoint_id, e.url, e.enabled, e.removed_at, e.failing_since, hex(e.secret_sealed),
+    hex(e.previous_secret_sealed), e.previous_secret_expires_at))
+FROM deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+WHERE d.id IN (SELECT value FROM json_each(?))
+"""
+_SQLITE_EVENTS = """
+SELECT json_group_array(json_array(id, type, occurred_at, data, action)) FROM events
+WHERE id IN (SELECT value FROM json_each(?))
+"""
+
+
+def _field(name: str) -> str:
+    return f"json_extract(j.value, '$.{name}')"
+
+
+# Attempts first, for the rows still held; then the rows themselves (the same condition).
+_SQLITE_ATTEMPTS = f"""
+INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code,
+                               error_class, response_body, next_attempt_at)
+SELECT d.id, {_field("attempts")}, {_field("started")}, {_field("duration")}, {_field("code")},
+       {_field("error")}, {_field("body")}, {_field("retry_at")}
+FROM json_each(?) j JOIN deliveries d
+  ON d.id = {_field("id")} AND d.lease_owner = {_field("owner")}
+WHERE {_field("logged")}
+"""  # noqa: S608 (constant field names)
+_SQLITE_RECORD = f"""
+UPDATE deliveries SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_at,
+    last_status_code = v.code, last_error = v.error, last_attempt_at = v.last_at,
+    succeeded_at = v.ok_at, lease_until = NULL, lease_owner = NULL
+FROM (SELECT {_field("id")} AS id, {_field("owner")} AS owner, {_field("status")} AS status,
+             {_field("attempts")} AS attempts, {_field("next_at")} AS next_at,
+             {_field("code")} AS code, {_field("error")} AS error, {_field("last_at")} AS last_at,
+             {_field("ok_at")} AS ok_at
+      FROM json_each(?) j) AS v
+WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner
+"""  # noqa: S608 (constant field names)
+_SQLITE_HEALTHY = """
+UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = ?
+WHERE id IN (SELECT value FROM json_each(?))
+  AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ?)
+"""
+_SQLITE_FAILING = """
+UPDATE webhook_endpoints SET failing_since = ?
+WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NULL
+"""
+
+
+def _hexes(values: list[uuid.UUID] | set[uuid.UUID]) -> str:
+    return json.dumps([v.hex for v in values])
+
+
+def _blob(value: str | None) -> bytes | None:
+    return bytes.fromhex(value) if value else None
+
+
+class SqliteStore:
+    """One connection of the worker's own. A batch is a few statements of in-process work
+    (milliseconds): it runs right on the event loop, waiting at most `IN_LOOP_WAIT` for the
+    database's write lock; when another process holds the lock longer, the batch waits for it
+    on a thread instead. (Handing every batch to a thread costs a scheduling delay per hop,
+    which on a loaded machine is worth more than the work.)"""
+
+    IN_LOOP_WAIT = 20  # ms
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rr-delivery-db")
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        self._turn = asyncio.Lock()  # one batch at a time on the connection
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            for pragma in ("foreign_keys=ON", f"busy_timeout={self.IN_LOOP_WAIT}",
+                           "journal_mode=WAL", "synchronous=NORMAL"):
+                conn.execute(f"PRAGMA {pragma}")
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, fn: Any) -> Any:
+        async with self._turn:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            conn = self._connection()
+            conn.execute("PRAGMA busy_timeout=30000")
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={self.IN_LOOP_WAIT}")
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, work: Any) -> Any:
+        # IMMEDIATE: the write lock first, so what is read here cannot change before the write.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            out = work(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return out
+
+    async def claim(self, *, limit: int, now: datetime, until: datetime, owner: str,
+                    known_events: set[uuid.UUID]) -> tuple[list[Claimed], list[EventRow]]:
+        def work(conn: sqlite3.Connection) -> tuple[list[Claimed], list[EventRow]]:
+            (ids,) = conn.execute(_SQLITE_DUE, (DeliveryStatus.pending.value, _ts(now), _ts(now),
+                                                limit)).fetchone()
+            if ids == "[]":
+                return [], []
+            conn.execute(_SQLITE_LEASE, (_ts(until), owner, ids))
+            (found,) = conn.execute(_SQLITE_CLAIMED, (ids,)).fetchone()
+            rows = [Claimed(
+                id=r[0], attempts=r[1], subscriber_id=uuid.UUID(hex=r[2]), event_id=_uuid(r[3]),
+                event_type=r[4], created_at=_dt(r[5]) or now,
+                test_payload=json.loads(r[6]) if r[6] is not None else None,
+                endpoint_id=uuid.UUID(hex=r[7]), url=r[8], enabled=bool(r[9]),
+                removed_at=_dt(r[10]), failing_since=_dt(r[11]),
+                secret_sealed=_blob(r[12]) or b"", previous_secret_sealed=_blob(r[13]),
+                previous_secret_expires_at=_dt(r[14])) for r in json.loads(found)]
+            wanted = {r.event_id for r in rows if r.event_id} - known_events
+            if not wanted:
+                return rows, []
+            (evs,) = conn.execute(_SQLITE_EVENTS, (_hexes(wanted),)).fetchone()
+            return rows, [EventRow(uuid.UUID(hex=e[0]), e[1], _dt(e[2]) or now, json.loads(e[3]),
+                                   e[4]) for e in json.loads(evs)]
+
+        result: tuple[list[Claimed], list[EventRow]] = await self._run(
+            lambda: self._transaction(self._connection(), work))
+        return result
+
+    async def record(self, results: list[Result], *, ok: list[uuid.UUID],
+                     failing: list[uuid.UUID], now: datetime, fresh: datetime) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            batch = json.dumps([
+                {"id": r.id, "owner": r.owner, "status": r.status, "attempts": r.attempts,
+                 "next_at": _ts(r.next_attempt_at), "code": r.status_code, "error": r.error,
+                 "last_at": _ts(r.last_attempt_at), "ok_at": _ts(r.succeeded_at),
+                 "logged": r.logged, "started": _ts(r.started_at), "duration": r.duration_ms,
+                 "body": r.response_body, "retry_at": _ts(r.retry_at)} for r in results])
+            conn.execute(_SQLITE_ATTEMPTS, (batch,))
+            written = conn.execute(_SQLITE_RECORD, (batch,)).rowcount
+            if ok:
+                conn.execute(_SQLITE_HEALTHY, (_ts(now), _hexes(ok), _ts(fresh)))
+            if failing:
+                conn.execute(_SQLITE_FAILING, (_ts(now), _hexes(failing)))
+            return int(written)
+
+        if not results:
+            return 0
+        written: int = await self._run(lambda: self._transaction(self._connection(), work))
+        return written
+
+    async def wait_for_work(self, timeout: float) -> None:
+        # Another connection's commit changes `PRAGMA data_version` (a read of shared memory).
+        def version() -> int:
+            return int(self._connection().execute("PRAGMA data_version").fetchone()[0])
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        first = version()
+        while loop.time() < deadline:
+            await asyncio.sleep(min(DATA_VERSION_POLL, max(0.0, deadline - loop.time())))
+            if version() != first:
+                return
+
+    async def release(self, held: list[tuple[int, str]]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany("UPDATE deliveries SET lease_until = NULL, lease_owner = NULL "
+                             "WHERE id = ? AND lease_owner = ? AND status = ?",
+                             [(i, o, DeliveryStatus.pending.value) for i, o in held])
+
+        if held:
+            await self._run(lambda: self._transaction(self._connection(), work))
+
+    async def aclose(self) -> None:
+        def close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        if not self._closed:
+            self._closed = True
+            async with self._turn:
+                close()
+            self._pool.shutdown(wait=False)
