@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from datetime import UTC, datetime
@@ -26,12 +27,17 @@ def main() -> None:
         for name in args.only.split(","):
             with database(dialect) as db:
                 t0 = time.monotonic()
-                results += BENCHMARKS[name](db)
-                print(f"[{name} on {dialect}: {time.monotonic() - t0:.0f} s]", flush=True)
+                got = BENCHMARKS[name](db)
+                results += got
+                # Each benchmark's rows as soon as they are in: a run cut short still tells.
+                print(f"[{name} on {dialect}: {time.monotonic() - t0:.0f} s, load average "
+                      f"{os.getloadavg()[0]:.1f}]", flush=True)
+                print(table(got), flush=True)
     print()
     print(f"Rights Relay benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-          f"{platform.node()} ({platform.machine()}, {platform.python_version()}), "
-          f"{time.monotonic() - started:.0f} s in all")
+          f"{platform.node()} ({platform.machine()}, {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs), {time.monotonic() - started:.0f} s in all, load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
     print(table(results))
 
 
