@@ -206,13 +206,19 @@ class SqliteStore:
         def version() -> int:
             return int(self._connection().execute("PRAGMA data_version").fetchone()[0])
 
+        # Only while no batch is under way: one waiting for the write lock on a thread holds
+        # the connection, and the event loop must never wait for it.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        first = version()
+        first: int | None = None
         while loop.time() < deadline:
+            if not self._turn.locked():
+                seen = version()
+                if first is None:
+                    first = seen
+                elif seen != first:
+                    return
             await asyncio.sleep(min(DATA_VERSION_POLL, max(0.0, deadline - loop.time())))
-            if version() != first:
-                return
 
     async def release(self, held: list[tuple[int, str]]) -> None:
         def work(conn: sqlite3.Connection) -> None:
