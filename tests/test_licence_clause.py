@@ -117,7 +117,7 @@ def test_subscribing_requires_and_records_acceptance_of_the_current_clause(
         "name": "Careless", "email": "careless@re.example", "models": ["acme/chat", "acme/free"]})
     assert r.status_code == 422, r.text
     assert [f["field"] for f in r.json()["fields"]] == ["accept_clauses"]
-    assert "acme/chat" in r.json()["detail"] and "version 1" in r.json()["detail"]
+    assert "update clause" in r.json()["detail"] and "version 1" in r.json()["detail"]
     # A stale version is not the one in force.
     r = client.post("/v1/public/subscribers", json={
         "name": "Stale", "email": "stale@re.example", "models": ["acme/chat"],

@@ -47,23 +47,23 @@ async def _version(session: AsyncSession, model: Model, label: str | None) -> Mo
         version = None if "\x00" in label else await session.scalar(
             query.where(ModelVersion.label == label))
         if version is None:
-            raise NotFound(f"version {label!r} of {model.ref!r} not found")
+            raise NotFound("the model has no version with that label")
         if version.status != VersionStatus.current:
-            raise Conflict(f"version {label!r} is {version.status}: it can no longer be "
+            raise Conflict(f"that version is {version.status}: it can no longer be "
                            "downloaded; ask for a current version")
         return version
     version = await session.scalar(
         query.where(ModelVersion.status == VersionStatus.current)
         .order_by(ModelVersion.released_at.desc(), ModelVersion.label.desc()).limit(1))
     if version is None:
-        raise NotFound(f"{model.ref!r} has no current version to download")
+        raise NotFound("the model has no current version to download")
     return version
 
 
 async def issue(session: AsyncSession, keys: ServiceKeys, subscriber: Subscriber, model: Model,
                 label: str | None, *, ttl: timedelta, issuer: str) -> GrantRead:
     if not model.gated:
-        raise Conflict(f"{model.ref!r} is not gated: it is downloaded without a grant")
+        raise Conflict("this model is not gated: it is downloaded without a grant")
     sub = await _subscription(session, subscriber, model)
     if sub.revoked_at is not None:
         raise Forbidden("the provider revoked your access to this model")

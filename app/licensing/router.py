@@ -72,7 +72,7 @@ async def get_current_clause(namespace: Namespace, name: Name, request: Request,
     model = await find_model(session, f"{namespace}/{name}")
     clause = await service.current(session, model.id)
     if clause is None:
-        raise NotFound(f"model {model.ref!r} has no update clause")
+        raise NotFound("this model has no update clause")
     return service.clause_read(_base(request), model, clause)
 
 

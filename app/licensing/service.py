@@ -59,7 +59,7 @@ async def version_of(session: AsyncSession, model: Model, version: int) -> Licen
     clause = await session.scalar(select(LicenceClause).where(
         LicenceClause.model_id == model.id, LicenceClause.version == version))
     if clause is None:
-        raise NotFound(f"model {model.ref!r} has no clause version {version}")
+        raise NotFound("this model has no clause of that version")
     return clause
 
 
@@ -105,9 +105,9 @@ async def accept(session: AsyncSession, subscriber: Subscriber, model: Model, ve
     Idempotent: accepting again returns the first record."""
     clause = await current(session, model.id)
     if clause is None:
-        raise NotFound(f"model {model.ref!r} has no update clause")
+        raise NotFound("this model has no update clause")
     if clause.version != version:
-        raise Conflict(f"version {version} is not the current clause of {model.ref!r}; read "
+        raise Conflict(f"that is not the current version of the model's update clause; read "
                        f"and accept version {clause.version}")
     existing = await session.scalar(select(ClauseAcceptance).where(
         ClauseAcceptance.clause_id == clause.id, ClauseAcceptance.subscriber_id == subscriber.id))
@@ -147,7 +147,7 @@ async def require_accepted(session: AsyncSession, models: list[Model],
         if clause is not None and accepted.get(model.ref) != clause.version:
             problems.append(FieldError(
                 field=field, location="body",
-                message=f"{model.ref} binds re-users by its update clause: read version "
+                message=f"a model chosen binds its re-users by an update clause: read version "
                         f"{clause.version} and accept it"))
     if problems:
         raise InvalidInput(problems)

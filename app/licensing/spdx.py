@@ -39,14 +39,9 @@ def normalise(expression: str, field: str = "licence") -> str:
     if parsed is None:
         raise UnknownLicence(f"{field}: give an SPDX licence expression, e.g. MIT or Apache-2.0")
     unknown = [k for k in _licensing().unknown_license_keys(parsed) if not LICENSE_REF.match(k)]
-    if unknown:
-        # Licence ids are not personal data, and naming the unknown one helps fix a typo; but
-        # only what looks like an id is repeated.
-        named = ", ".join(k for k in unknown if re.fullmatch(r"[A-Za-z0-9.+-]{1,64}", k))
-        raise UnknownLicence(f"{field}: unknown SPDX licence id{'s' if len(unknown) > 1 else ''}"
-                             + (f" {named}" if named else "")
-                             + " (see https://spdx.org/licenses/; use LicenseRef-<name> for "
-                               "a licence outside the list)")
+    if unknown:  # not named: errors never repeat input
+        raise UnknownLicence(f"{field}: unknown SPDX licence id (see https://spdx.org/licenses/;"
+                             " use LicenseRef-<name> for a licence outside the list)")
     canonical = str(parsed)
     if len(canonical) > MAX_LENGTH:
         raise UnknownLicence(f"{field}: at most {MAX_LENGTH} characters")

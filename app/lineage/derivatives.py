@@ -46,8 +46,8 @@ async def declare(session: AsyncSession, subscriber: Subscriber,
         parent = await session.scalar(select(Model).where(
             Model.namespace == ref.partition("/")[0], Model.name == ref.partition("/")[2]))
         if parent is None or parent.id not in followed:
-            raise BadRequest(f"derived_from: you do not follow {ref!r}; follow the models "
-                             "your derivative is built on first")
+            raise BadRequest("derived_from: you do not follow one of these models; follow "
+                             "the models your derivative is built on first")
     count = len(list(await session.scalars(select(Model.id).where(
         Model.declared_by_id == subscriber.id))))
     if count >= MAX_DECLARED:
