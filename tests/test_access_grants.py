@@ -255,7 +255,7 @@ def test_the_management_page_hands_out_a_grant(gated, server, repo_root, keys_fi
         assert "Get an access grant" in page.text
         r = web.post(manage, data={"csrf_token": csrf_of(page), "action": "grant",
                                    "model": "acme/chat"})
-        assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+        assert r.status_code == 200 and "no-store" in r.headers["cache-control"]
         token = re.search(r"(rrg1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)", r.text).group(1)
         assert check_offline(repo_root, keys_file, token, "--model", "acme/chat").returncode == 0
         r = web.post(manage, data={"csrf_token": csrf_of(page), "action": "grant",

@@ -221,6 +221,7 @@ def test_the_pages_ask_for_acceptance_and_show_the_provider_who_has_not(
     assert sign_in(web, org_a.admin_email, org_a.admin_password).status_code == 303
     dashboard = web.get("/dashboard/propagation")
     assert "Update clause (version 2)" in dashboard.text and "not accepted" in dashboard.text
+    page = web.get(manage)  # CSRF tokens are bound to the session: signing in changed it
     r = web.post(manage, data={"csrf_token": csrf_of(page), "action": "accept_clause",
                                "model": "acme/chat", "version": "2"})
     assert r.status_code == 303, r.text
