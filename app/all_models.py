@@ -1,5 +1,6 @@
 """Imports every feature's tables so `Base.metadata` is complete (Alembic, tests)."""
 
+from app.access.models import AccessGrant
 from app.acks.models import Acknowledgement, AckReminder
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import (
@@ -12,11 +13,14 @@ from app.auth.models import (
     WebSession,
 )
 from app.cases.models import Case, CaseMessage, CaseModel, CaseReminder, Confirmation
+from app.copies.models import VersionDigest
 from app.db import Base
 from app.delivery.models import Delivery, DeliveryAttempt
 from app.emails.models import OutboundEmail
 from app.events.models import Event
 from app.keys.models import KeyEncryptionKey
+from app.licensing.models import ClauseAcceptance, LicenceClause
+from app.lineage.models import LineageLock, ModelParent
 from app.models_registry.models import Model, ModelVersion, Namespace
 from app.notices.models import Notice
 from app.ratelimit.models import RateCounter
@@ -24,10 +28,12 @@ from app.remediation.models import Remediation, RemediationCase
 from app.subscribers.models import Endpoint, Subscriber, Subscription
 
 __all__ = [
-    "AckReminder", "Acknowledgement", "ApiKey", "AuditEvent", "AuditHead", "Base", "Case",
-    "CaseMessage", "CaseModel", "CaseReminder", "Confirmation", "Delivery", "DeliveryAttempt",
-    "Endpoint", "Event", "KeyEncryptionKey", "Model", "ModelVersion", "Namespace", "Notice",
+    "AccessGrant", "AckReminder", "Acknowledgement", "ApiKey", "AuditEvent", "AuditHead", "Base",
+    "Case", "CaseMessage", "CaseModel", "CaseReminder", "ClauseAcceptance", "Confirmation",
+    "Delivery", "DeliveryAttempt", "Endpoint", "Event", "KeyEncryptionKey", "LicenceClause",
+    "LineageLock", "Model", "ModelParent", "ModelVersion", "Namespace", "Notice",
     "Organization", "OutboundEmail", "RateCounter", "RecoveryCode", "Remediation",
     "RemediationCase", "SignInFailure", "SignInThrottle", "Subscriber", "Subscription", "User",
+    "VersionDigest",
     "WebSession",
 ]

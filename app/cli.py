@@ -243,6 +243,25 @@ def webhook_schemas(
 
     for path in write_schemas(output):
         typer.echo(f"wrote {path}")
+@cli.command("import-card")
+def import_card(
+    path: Annotated[Path, typer.Argument(help="a model card (README.md) or a model folder")],
+    org: Annotated[str, typer.Option(help="slug of the organisation registering the model")],
+    model_id: Annotated[str, typer.Option("--id", help="the model's id, namespace/name")],
+    title: Annotated[str | None, typer.Option(help="title (default: the id)")] = None,
+) -> None:
+    """Register or update a model and its parents from a Hugging Face model card's front
+    matter (base_model: one or a list, license, base_model_relation). Exit 2 on a bad card,
+    1 when the registry refuses (a cycle, another organisation's model); nothing is written
+    then."""
+    from app.lineage.cli import run_import
+
+    code, lines = run_import(_settings(), path, org, model_id, title)
+    for line in lines:
+        typer.echo(line, err=code != 0)
+    raise typer.Exit(code)
+
+
 def _add_sub_commands() -> None:
     from app.audit.cli import audit_cli
     from app.keys.cli import keys_cli, namespaces_cli

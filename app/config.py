@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Re-users who have not acknowledged an event are reminded this long before its deadline.
     ack_reminder_lead_hours: float = Field(default=72.0, ge=0)
 
+    # Gated models (issue 14): how long an access grant works once issued.
+    access_grant_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+
     # How long re-users are given to replace a superseded or withdrawn revision.
     replacement_deadline_days: int = Field(default=30, ge=1, le=365)
 

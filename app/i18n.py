@@ -259,6 +259,75 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+# Re-users bound and known (issue 14): the public model page and update clauses.
+MESSAGES["en"].update({
+    "model.provider": "Provider",
+    "model.licence": "Licence (SPDX)",
+    "model.no_licence": "Not stated",
+    "model.homepage": "Home page",
+    "model.derived_from": "Derived from",
+    "model.published_elsewhere": "Published outside Rights Relay and declared by a re-user.",
+    "model.gated": "Downloads require registration: follow the model, confirm your address, "
+                   "then obtain a short-lived access grant. Every grant is recorded.",
+    "model.open_download": "Downloads do not require registration.",
+    "model.versions": "Versions",
+    "model.version": "Version",
+    "model.revision": "Revision",
+    "model.status": "Status",
+    "model.released": "Released",
+    "model.status.current": "current",
+    "model.status.superseded": "superseded: replace your copies",
+    "model.status.withdrawn": "withdrawn: delete your copies",
+    "model.no_versions": "No version is registered yet.",
+    "model.follow": "Follow this model (webhooks, emails)",
+    "model.feeds": "Feeds",
+    "model.file_request": "File a data-protection request about this model",
+    "clause.title": "Update clause",
+    "clause.intro": "Re-users of this model undertake to take into account the provider's "
+                    "updates, in particular the fixes made after data-protection requests, and "
+                    "to pass this obligation on to their own re-users.",
+    "clause.version": "Version {version}, published {date}",
+    "clause.read": "Read the clause",
+    "clause.external": "The provider's page for this clause",
+    "clause.none": "The provider has not published an update clause for this model.",
+    "clause.other_language": "In French",
+})
+MESSAGES["fr"].update({
+    "model.provider": "Fournisseur",
+    "model.licence": "Licence (SPDX)",
+    "model.no_licence": "Non précisée",
+    "model.homepage": "Page d'accueil",
+    "model.derived_from": "Dérivé de",
+    "model.published_elsewhere": "Publié hors de Rights Relay et déclaré par un réutilisateur.",
+    "model.gated": "Le téléchargement demande une inscription : suivez le modèle, confirmez "
+                   "votre adresse, puis obtenez une autorisation d'accès de courte durée. "
+                   "Chaque autorisation est enregistrée.",
+    "model.open_download": "Le téléchargement ne demande pas d'inscription.",
+    "model.versions": "Versions",
+    "model.version": "Version",
+    "model.revision": "Révision",
+    "model.status": "État",
+    "model.released": "Publiée le",
+    "model.status.current": "actuelle",
+    "model.status.superseded": "remplacée : remplacez vos copies",
+    "model.status.withdrawn": "retirée : supprimez vos copies",
+    "model.no_versions": "Aucune version n'est encore enregistrée.",
+    "model.follow": "Suivre ce modèle (webhooks, e-mails)",
+    "model.feeds": "Flux",
+    "model.file_request": "Déposer une demande relative à vos données sur ce modèle",
+    "clause.title": "Clause de mise à jour",
+    "clause.intro": "Les réutilisateurs de ce modèle s'engagent à tenir compte de ses mises à "
+                    "jour, notamment des correctifs faits à la suite de demandes relatives aux "
+                    "données personnelles, et à transmettre cette obligation à leurs propres "
+                    "réutilisateurs.",
+    "clause.version": "Version {version}, publiée le {date}",
+    "clause.read": "Lire la clause",
+    "clause.external": "La page du fournisseur pour cette clause",
+    "clause.none": "Le fournisseur n'a pas publié de clause de mise à jour pour ce modèle.",
+    "clause.other_language": "En anglais",
+})
+
+
 def translate(lang: str, key: str, **values: object) -> str:
     text = MESSAGES.get(lang, MESSAGES["en"]).get(key) or MESSAGES["en"].get(key) or key
     return text.format(**values) if values else text

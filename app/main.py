@@ -12,6 +12,9 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
+from app.access.router import me as access_me_router
+from app.access.router import provider as access_provider_router
+from app.access.router import public as access_public_router
 from app.acks.pages import router as ack_pages
 from app.acks.router import public as acks_public_router
 from app.acks.router import router as acks_router
@@ -19,6 +22,7 @@ from app.auth.router import router as auth_router
 from app.cases.pages import router as case_pages
 from app.cases.router import router as cases_router
 from app.config import Settings, load_settings
+from app.copies.router import router as copies_router
 from app.crypto import Keyring
 from app.db import make_engine, make_sessionmaker
 from app.delivery.router import router as deliveries_router
@@ -31,7 +35,12 @@ from app.errors import ErrorRead, install_error_handlers
 from app.feeds.router import router as feeds_router
 from app.jobs.registry import background_jobs
 from app.jobs.scheduler import make_scheduler
+from app.licensing.router import me as clauses_me_router
+from app.licensing.router import provider as clauses_provider_router
+from app.licensing.router import public as clauses_public_router
+from app.lineage.router import me as derivatives_router
 from app.migrate import head_revision
+from app.models_registry.pages import router as model_pages
 from app.models_registry.router import public_router as public_models_router
 from app.models_registry.router import router as models_router
 from app.ops import logs
@@ -160,5 +169,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(propagation_pages)
     app.include_router(case_pages)
     app.include_router(remediation_pages)
+    # Re-users bound and known: update clauses, gated access, copies, declared derivatives.
+    for provider_router in (clauses_provider_router, access_provider_router):
+        app.include_router(provider_router, responses={401: {"model": ErrorRead},
+                                                       403: {"model": ErrorRead}})
+    for reusers in (clauses_public_router, access_public_router, copies_router,
+                    clauses_me_router, access_me_router, derivatives_router, model_pages):
+        app.include_router(reusers)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

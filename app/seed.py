@@ -43,5 +43,5 @@ async def seed_demo(session: AsyncSession) -> DemoCredentials | None:
         digests=[Digest(file="model.safetensors", sha256="0" * 64)]), deadline=timedelta(days=30))
     await registry.create_model(session, org.id, ModelCreate(
         id="demo/chat-7b-instruct", title="Demo Chat 7B Instruct", licence="apache-2.0",
-        derived_from="demo/chat-7b"))
+        derived_from=["demo/chat-7b"]))
     return DemoCredentials(email=DEMO_EMAIL, password=password, api_key=key)

@@ -49,7 +49,7 @@ MATRIX = {**RESOURCE_ENDPOINTS, **COLLECTION_ENDPOINTS}
 GHOST = {"namespace": "acme", "name": "no-such-model", "label": "v1",
          "key_id": str(uuid.uuid4()), "reference": "RR-0000-0000", "earlier": "RR-0000-0001",
          "remediation_id": str(uuid.uuid4()), "event_id": str(uuid.uuid4()),
-         "delivery_id": "987654321"}
+         "delivery_id": "987654321", "subscriber_id": str(uuid.uuid4())}
 
 
 def test_every_provider_operation_is_in_the_matrix(server):

@@ -86,9 +86,10 @@ def test_created_model_is_returned_and_readable(org_a):
     assert r.status_code == 201, r.text
     created = r.json()
     assert {k: v for k, v in created.items() if k not in ("created_at", "updated_at")} == {
-        "id": "acme/chat-7b", "title": "Acme Chat 7B", "licence": "apache-2.0",
-        "homepage": "https://huggingface.co/acme/chat-7b", "derived_from": None,
-        "intake_open": False, "organization": "org-a",
+        "id": "acme/chat-7b", "title": "Acme Chat 7B", "licence": "Apache-2.0",
+        "homepage": "https://huggingface.co/acme/chat-7b", "derived_from": [], "parents": [],
+        "intake_open": False, "gated": False, "declared_by_subscriber": False,
+        "organization": "org-a",
     }
     assert ts(created["created_at"]).tzinfo is not None
     assert abs(ts(created["created_at"]) - datetime.now(UTC)) < timedelta(minutes=5)
@@ -104,8 +105,9 @@ def test_optional_fields_default_to_empty_and_intake_open(org_a):
     created = create_model(org_a.admin, "acme/minimal")
     assert created["licence"] is None
     assert created["homepage"] is None
-    assert created["derived_from"] is None
+    assert created["derived_from"] == []
     assert created["intake_open"] is True
+    assert created["gated"] is False
 
 
 def test_every_role_of_the_organisation_can_read_its_models(org_a):
@@ -161,7 +163,7 @@ def test_invalid_model_ids_are_422_naming_the_id(org_a, model_id):
 def test_invalid_derived_from_id_is_422_naming_it(org_a):
     r = org_a.admin.post("/v1/models", json={"id": "acme/child", "title": "t",
                                              "derived_from": "acme/a..b"})
-    assert_invalid(r, "derived_from")
+    assert_invalid(r, "derived_from.0")
 
 
 @pytest.mark.parametrize("title", ["", "t" * 201, None, 42])
@@ -180,7 +182,8 @@ def test_missing_title_is_422(org_a):
 def test_licence_is_at_most_100_characters(org_a):
     r = org_a.admin.post("/v1/models", json={"id": "acme/m", "title": "t", "licence": "l" * 101})
     assert_invalid(r, "licence")
-    assert create_model(org_a.admin, "acme/m", licence="l" * 100)["licence"] == "l" * 100
+    long_ref = "LicenseRef-" + "l" * 89
+    assert create_model(org_a.admin, "acme/m", licence=long_ref)["licence"] == long_ref
 
 
 @pytest.mark.parametrize("homepage", [
@@ -238,8 +241,9 @@ def test_concurrent_creation_of_one_id_gives_one_201_and_409s(org_a, server):
 def test_derived_from_names_an_existing_model(org_a):
     create_model(org_a.admin, "acme/base")
     child = create_model(org_a.admin, "acme/chat", derived_from="acme/base")
-    assert child["derived_from"] == "acme/base"
-    assert org_a.admin.get("/v1/models/acme/chat").json()["derived_from"] == "acme/base"
+    assert child["derived_from"] == ["acme/base"]
+    assert child["parents"] == [{"id": "acme/base", "relation": None}]
+    assert org_a.admin.get("/v1/models/acme/chat").json()["derived_from"] == ["acme/base"]
 
 
 def test_derived_from_an_unknown_model_is_400_and_creates_nothing(org_a):
@@ -253,7 +257,7 @@ def test_derived_from_an_unknown_model_is_400_and_creates_nothing(org_a):
 def test_derived_from_may_name_another_organisations_model(org_a, org_b):
     upstream = create_model(org_a.admin, "meta/base-70b", intake_open=False)
     child = create_model(org_b.admin, "tune/chat-70b", derived_from="meta/base-70b")
-    assert child["derived_from"] == "meta/base-70b"
+    assert child["derived_from"] == ["meta/base-70b"]
     assert child["organization"] == "org-b"
     # The upstream model is untouched and still org_a's alone.
     assert org_a.admin.get("/v1/models/meta/base-70b").json() == upstream
@@ -283,7 +287,7 @@ def test_a_cycle_through_another_organisations_model_is_refused(org_a, org_b):
     create_model(org_b.admin, "tune/child", derived_from="acme/base")
     r = org_a.admin.patch("/v1/models/acme/base", json={"derived_from": "tune/child"})
     assert_error(r, 400, "bad_request")
-    assert org_a.admin.get("/v1/models/acme/base").json()["derived_from"] is None
+    assert org_a.admin.get("/v1/models/acme/base").json()["derived_from"] == []
 
 
 def test_relinking_to_a_model_that_is_not_a_descendant_is_allowed(org_a):
@@ -293,7 +297,7 @@ def test_relinking_to_a_model_that_is_not_a_descendant_is_allowed(org_a):
     # c skips b and derives from a directly: a diamond, not a cycle.
     r = org_a.admin.patch("/v1/models/acme/c", json={"derived_from": "acme/a"})
     assert r.status_code == 200, r.text
-    assert r.json()["derived_from"] == "acme/a"
+    assert r.json()["derived_from"] == ["acme/a"]
 
 
 # --- updating models -------------------------------------------------------------------------
@@ -301,10 +305,10 @@ def test_relinking_to_a_model_that_is_not_a_descendant_is_allowed(org_a):
 
 @pytest.mark.parametrize(("field", "value", "shown"), [
     ("title", "Renamed model", "Renamed model"),
-    ("licence", "mit", "mit"),
+    ("licence", "mit", "MIT"),
     ("homepage", "https://example.org/models/chat", "https://example.org/models/chat"),
     ("intake_open", False, False),
-    ("derived_from", "acme/base", "acme/base"),
+    ("derived_from", "acme/base", ["acme/base"]),
 ])
 def test_patch_changes_one_field_and_nothing_else(org_a, field, value, shown):
     create_model(org_a.admin, "acme/base")
@@ -314,7 +318,7 @@ def test_patch_changes_one_field_and_nothing_else(org_a, field, value, shown):
     assert r.status_code == 200, r.text
     after = r.json()
     assert after[field] == shown
-    unchanged = {k for k in before if k not in (field, "updated_at")}
+    unchanged = {k for k in before if k not in (field, "updated_at", "parents")}
     assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
     assert ts(after["updated_at"]) > ts(before["updated_at"])
     assert org_a.admin.get("/v1/models/acme/chat").json() == after
@@ -334,19 +338,20 @@ def test_patch_with_null_clears_an_optional_field(org_a, field):
                  derived_from="acme/base")
     r = org_a.admin.patch("/v1/models/acme/chat", json={field: None})
     assert r.status_code == 200, r.text
-    assert r.json()[field] is None
+    cleared = [] if field == "derived_from" else None
+    assert r.json()[field] == cleared
     got = org_a.admin.get("/v1/models/acme/chat").json()
-    assert got[field] is None
+    assert got[field] == cleared
     others = {"licence", "homepage", "derived_from"} - {field}
-    assert all(got[k] is not None for k in others)
+    assert all(got[k] for k in others)
 
 
 def test_patch_without_a_field_leaves_it_alone(org_a):
     create_model(org_a.admin, "acme/base")
     create_model(org_a.admin, "acme/chat", licence="mit", derived_from="acme/base")
     r = org_a.admin.patch("/v1/models/acme/chat", json={"title": "New"})
-    assert r.json()["licence"] == "mit"
-    assert r.json()["derived_from"] == "acme/base"
+    assert r.json()["licence"] == "MIT"
+    assert r.json()["derived_from"] == ["acme/base"]
 
 
 @pytest.mark.parametrize("field", ["title", "intake_open"])
@@ -362,11 +367,16 @@ def test_patch_refuses_null_for_a_required_field(org_a, field):
     ("licence", "l" * 101),
     ("homepage", "not a url"),
     ("derived_from", "not-an-id"),
+    ("derived_from", ["acme/ok", "not-an-id"]),
+    ("derived_from", 42),
     ("intake_open", "sometimes"),
+    ("gated", "sometimes"),
 ])
 def test_patch_validates_like_create(org_a, field, value):
     before = create_model(org_a.admin, "acme/chat")
-    assert_invalid(org_a.admin.patch("/v1/models/acme/chat", json={field: value}), field)
+    body = assert_error(org_a.admin.patch("/v1/models/acme/chat", json={field: value}), 422,
+                        "validation_error")
+    assert any(f["field"].split(".")[0] == field for f in body["fields"]), body
     assert org_a.admin.get("/v1/models/acme/chat").json() == before
 
 
@@ -697,11 +707,12 @@ def test_public_list_shows_open_models_of_every_provider_without_a_key(client, o
     r = client.get("/v1/public/models")
     assert r.status_code == 200, r.text
     assert r.json() == {"next_cursor": None, "items": [
-        {"id": "acme/base", "title": "Title of acme/base", "licence": "mit",
-         "homepage": "https://example.com/base", "derived_from": None, "provider": "Org org-a",
-         "organization": "org-a"},
+        {"id": "acme/base", "title": "Title of acme/base", "licence": "MIT",
+         "homepage": "https://example.com/base", "derived_from": [], "gated": False,
+         "provider": "Org org-a", "organization": "org-a"},
         {"id": "tune/chat", "title": "Title of tune/chat", "licence": None, "homepage": None,
-         "derived_from": "acme/closed", "provider": "Org org-b", "organization": "org-b"},
+         "derived_from": ["acme/closed"], "gated": False, "provider": "Org org-b",
+         "organization": "org-b"},
     ]}
 
 

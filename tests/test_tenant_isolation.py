@@ -45,7 +45,7 @@ class Endpoint:
 RESOURCE_ENDPOINTS: dict[str, Endpoint] = {
     "get_model": Endpoint("GET", "/v1/models/{namespace}/{name}", ALL_ROLES),
     "update_model": Endpoint("PATCH", "/v1/models/{namespace}/{name}", ADMIN_ONLY, {
-        "title": "Hijacked", "licence": "proprietary", "homepage": "https://evil.example/",
+        "title": "Hijacked", "licence": "LicenseRef-Proprietary", "homepage": "https://evil.example/",
         "intake_open": False, "derived_from": None}),
     "create_version": Endpoint("POST", "/v1/models/{namespace}/{name}/versions", RELEASE_ROLES,
                                {"label": "v666", "revision": "evil"}),
@@ -82,6 +82,17 @@ RESOURCE_ENDPOINTS: dict[str, Endpoint] = {
                                            ALL_ROLES),
     "get_delivery": Endpoint("GET", "/v1/deliveries/{delivery_id}", ALL_ROLES),
     "replay_delivery": Endpoint("POST", "/v1/deliveries/{delivery_id}/replay", ADMIN_ONLY),
+    "publish_clause": Endpoint("POST", "/v1/models/{namespace}/{name}/clause", ADMIN_ONLY,
+                               {"url": "https://evil.example/clause"}),
+    "list_clause_acceptances": Endpoint("GET", "/v1/models/{namespace}/{name}/clause/acceptances",
+                                        ALL_ROLES),
+    "list_grants": Endpoint("GET", "/v1/models/{namespace}/{name}/grants", ALL_ROLES),
+    "revoke_access": Endpoint(
+        "POST", "/v1/models/{namespace}/{name}/subscribers/{subscriber_id}/revocation",
+        ADMIN_ONLY),
+    "restore_access": Endpoint(
+        "DELETE", "/v1/models/{namespace}/{name}/subscribers/{subscriber_id}/revocation",
+        ADMIN_ONLY),
 }
 # Subscriber-token routes are scoped to one subscriber, not to an organisation: their
 # isolation is tested in tests/test_subscribers.py.
@@ -117,6 +128,7 @@ class Seeded:
     remediation_id: str  # org_a's planned remediation
     event_id: str  # the release of MODEL v1
     delivery_id: str  # its (finished) webhook delivery to a subscriber
+    subscriber_id: str  # that subscriber, a follower of MODEL
 
     def params(self, endpoint: Endpoint, ghost: bool = False) -> dict[str, str]:
         """The path (and body) parameters naming org_a's resources, or resources that do not
@@ -126,11 +138,13 @@ class Seeded:
                     "label": "v1", "key_id": str(uuid.uuid4()), "reference": GHOST_REFERENCE,
                     "earlier": GHOST_REFERENCE, "remediation_id": str(uuid.uuid4()),
                     "event_id": str(uuid.uuid4()),
-                    "delivery_id": str(uuid.uuid4().int % 10**12 + 10**6)}
+                    "delivery_id": str(uuid.uuid4().int % 10**12 + 10**6),
+                    "subscriber_id": str(uuid.uuid4())}
         return {"namespace": MODEL.split("/")[0], "name": MODEL.split("/")[1], "label": "v1",
                 "key_id": self.key_id, "reference": self.cases[endpoint.case],
                 "earlier": self.cases["earlier"], "remediation_id": self.remediation_id,
-                "event_id": self.event_id, "delivery_id": self.delivery_id}
+                "event_id": self.event_id, "delivery_id": self.delivery_id,
+                "subscriber_id": self.subscriber_id}
 
 
 @pytest.fixture
@@ -141,7 +155,7 @@ def seeded(org_a, settings, server, receiver) -> Seeded:
                                    "homepage": "https://acme.example/base",
                                    "derived_from": "acme/parent"})
     assert r.status_code == 201, r.text
-    quick_subscriber(server.settings, server.url, [MODEL], [receiver.url("/seeded")])
+    follower = quick_subscriber(server.settings, server.url, [MODEL], [receiver.url("/seeded")])
     r = c.post(f"/v1/models/{MODEL}/versions", json={
         "label": "v1", "revision": "abc123",
         "digests": [{"file": "model.safetensors", "sha256": "e" * 64}]})
@@ -170,7 +184,8 @@ def seeded(org_a, settings, server, receiver) -> Seeded:
                                          "cases": [cases["accepted"]]})
     assert r.status_code == 201, r.text
     return Seeded(key_id=keys["pipeline"], cases=cases, remediation_id=r.json()["id"],
-                  event_id=hit.headers["webhook-id"], delivery_id=str(delivery["id"]))
+                  event_id=hit.headers["webhook-id"], delivery_id=str(delivery["id"]),
+                  subscriber_id=follower.id)
 
 
 def snapshot(org) -> dict[str, Any]:
@@ -246,7 +261,8 @@ def test_other_org_gets_the_answer_for_a_missing_resource(client, org_a, org_b, 
         assert (ghost.status_code, ghost.json()["error"]) == expected, (role, ghost.text)
         # Not even the wording tells the two apart.
         wording = ghost.json()["detail"].replace(GHOST_MODEL, MODEL)
-        for name in ("reference", "remediation_id", "key_id", "event_id", "delivery_id"):
+        for name in ("reference", "remediation_id", "key_id", "event_id", "delivery_id",
+                     "subscriber_id"):
             wording = wording.replace(missing[name], real[name])
         assert r.json()["detail"] == wording
 
@@ -291,7 +307,7 @@ def test_deriving_from_another_orgs_model_changes_nothing_of_it(org_a, org_b, se
     r = org_b.admin.post("/v1/models", json={"id": "tune/child", "title": "Child",
                                              "derived_from": MODEL})
     assert r.status_code == 201, r.text
-    assert r.json()["derived_from"] == MODEL
+    assert r.json()["derived_from"] == [MODEL]
     assert r.json()["organization"] == "org-b"
     # ... and org_b still cannot read or write the upstream model through the API.
     assert org_b.admin.get(f"/v1/models/{MODEL}").status_code == 404

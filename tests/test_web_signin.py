@@ -208,7 +208,7 @@ def test_dashboard_shows_the_orgs_models_and_not_another_orgs(admin_web, org_a, 
     assert "<h1>Org org-a</h1>" in page.text
     assert "org-a/chat-7b" in page.text
     assert "Chat Seven" in page.text
-    assert "apache-2.0" in page.text
+    assert "Apache-2.0" in page.text  # the SPDX spelling of what was given
     assert "Org org-b" not in page.text
     assert "org-b/secret-model" not in page.text
     assert "Other Org Title" not in page.text

@@ -20,6 +20,7 @@ class EventType(StrEnum):
     remediation_planned = "remediation.planned"
     remediation_completed = "remediation.completed"
     upstream_remediation = "upstream.remediation"
+    clause_updated = "model.clause.updated"
     endpoint_test = "endpoint.test"
 
 

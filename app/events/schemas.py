@@ -112,6 +112,25 @@ class UpstreamRemediation(EventPayload):
     deadline_at: AwareDatetime | None = None
 
 
+class ClauseInfo(EventPayload):
+    version: int = Field(ge=1, description="increases with every change of the clause")
+    url: str = Field(description="the clause as published by Rights Relay (both languages)")
+    external_url: str | None = Field(
+        default=None, description="the provider's own page for the clause, if it gave one")
+    published_at: AwareDatetime
+
+
+class ClauseUpdated(EventPayload):
+    """The model's update-obligation clause has a new version: followers accept it again
+    (`POST /v1/subscriber/clauses/accept`, or the management page)."""
+
+    event_id: uuid.UUID
+    model: ModelRef
+    licence: str | None = Field(description="the model's SPDX licence expression")
+    clause: ClauseInfo
+    action: Literal[RequiredAction.no_action] = RequiredAction.no_action
+
+
 class EndpointTest(EventPayload):
     event_id: uuid.UUID
     endpoint_id: uuid.UUID
@@ -134,5 +153,6 @@ PAYLOADS: dict[str, type[EventPayload]] = {
     "remediation.planned": RemediationPlanned,
     "remediation.completed": RemediationCompleted,
     "upstream.remediation": UpstreamRemediation,
+    "model.clause.updated": ClauseUpdated,
     "endpoint.test": EndpointTest,
 }

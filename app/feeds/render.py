@@ -28,13 +28,16 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return el
 
 
-def atom(*, title: str, feed_url: str, base_url: str, items: list[EventRead]) -> bytes:
+def atom(*, title: str, feed_url: str, base_url: str, items: list[EventRead],
+         clause_url: str | None = None) -> bytes:
     feed = ET.Element(f"{{{ATOM}}}feed")
     _sub(feed, f"{{{ATOM}}}id", feed_url)
     _sub(feed, f"{{{ATOM}}}title", title)
     _sub(feed, f"{{{ATOM}}}updated", _stamp(items[0].occurred_at if items else utcnow()))
     _sub(feed, f"{{{ATOM}}}link", rel="self", href=feed_url, type="application/atom+xml")
     _sub(feed, f"{{{ATOM}}}link", rel="alternate", href=base_url)
+    if clause_url:  # the model's update clause binds its re-users (RFC 4946)
+        _sub(feed, f"{{{ATOM}}}link", rel="license", href=clause_url, type="text/html")
     author = _sub(feed, f"{{{ATOM}}}author")
     _sub(author, f"{{{ATOM}}}name", "Rights Relay")
     _sub(feed, f"{{{ATOM}}}generator", "Rights Relay")
@@ -64,7 +67,8 @@ def atom(*, title: str, feed_url: str, base_url: str, items: list[EventRead]) ->
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + xml
 
 
-def json_feed(*, title: str, feed_url: str, base_url: str, items: list[EventRead]) -> bytes:
+def json_feed(*, title: str, feed_url: str, base_url: str, items: list[EventRead],
+              clause_url: str | None = None) -> bytes:
     out: list[dict[str, Any]] = []
     for e in items:
         s = summarise(e)
@@ -79,8 +83,11 @@ def json_feed(*, title: str, feed_url: str, base_url: str, items: list[EventRead
                 "root_id": str(e.root_id) if e.root_id else None,
             },
         })
-    doc = {"version": "https://jsonfeed.org/version/1.1", "title": title,
-           "home_page_url": base_url, "feed_url": feed_url,
-           "description": "Model updates re-users of these models must follow (Rights Relay).",
-           "authors": [{"name": "Rights Relay"}], "language": "en", "items": out}
+    doc: dict[str, Any] = {
+        "version": "https://jsonfeed.org/version/1.1", "title": title,
+        "home_page_url": base_url, "feed_url": feed_url,
+        "description": "Model updates re-users of these models must follow (Rights Relay).",
+        "authors": [{"name": "Rights Relay"}], "language": "en", "items": out}
+    if clause_url:
+        doc["_rights_relay"] = {"update_clause": clause_url}
     return json.dumps(doc, ensure_ascii=False, indent=1).encode()

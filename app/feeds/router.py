@@ -14,6 +14,7 @@ from app.errors import ErrorRead, NotFound
 from app.events.models import Event, EventType
 from app.feeds import render, service
 from app.feeds.schemas import ChainRead, EventPage, EventRead
+from app.licensing import service as licensing
 from app.models_registry.schemas import MODEL_ID_PATTERN, SEGMENT_PATTERN
 
 router = APIRouter(prefix="/v1/public", tags=["feeds"],
@@ -38,7 +39,8 @@ def _base(request: Request) -> str:
 
 
 def _feed_response(request: Request, kind: str, key: str, title: str, fmt: str,
-                   items: list[EventRead], if_none_match: str | None) -> Response:
+                   items: list[EventRead], if_none_match: str | None,
+                   clause_url: str | None = None) -> Response:
     tag = service.etag(f"{kind}.{fmt}", key, items)
     headers = {"ETag": tag, "Cache-Control": "public, max-age=0, must-revalidate"}
     if service.matches(if_none_match, tag):
@@ -46,9 +48,11 @@ def _feed_response(request: Request, kind: str, key: str, title: str, fmt: str,
     # Absolute links come from RR_PUBLIC_BASE_URL only, never from the Host header.
     url = _base(request) + request.url.path
     if fmt == "atom":
-        body = render.atom(title=title, feed_url=url, base_url=_base(request), items=items)
+        body = render.atom(title=title, feed_url=url, base_url=_base(request), items=items,
+                           clause_url=clause_url)
         return Response(body, media_type=ATOM_TYPE, headers=headers)
-    body = render.json_feed(title=title, feed_url=url, base_url=_base(request), items=items)
+    body = render.json_feed(title=title, feed_url=url, base_url=_base(request), items=items,
+                            clause_url=clause_url)
     return Response(body, media_type=JSON_FEED_TYPE, headers=headers)
 
 
@@ -56,8 +60,10 @@ async def _model_feed(request: Request, session: Session, ref: str, fmt: str,
                       if_none_match: str | None) -> Response:
     model = await service.find_model(session, ref)
     items = await service.latest(session, limit=FEED_SIZE, model_id=model.id)
+    clause = await licensing.current(session, model.id)
+    clause_url = licensing.public_url(_base(request), model, clause.version) if clause else None
     return _feed_response(request, "model", ref, f"Rights Relay: {ref}", fmt, items,
-                          if_none_match)
+                          if_none_match, clause_url)
 
 
 async def _org_feed(request: Request, session: Session, slug: str, fmt: str,

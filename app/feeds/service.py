@@ -135,6 +135,8 @@ def summarise(e: EventRead) -> Summary:
         up = d["upstream"]
         affected, replacement = [up["superseded"]], up["replacement"]
         what = f"upstream {up['model']['id']} fixed (depth {d['depth']})"
+    elif e.type == "model.clause.updated":
+        what = f"update clause version {d['clause']['version']} to accept ({d['clause']['url']})"
     else:
         what = e.type
     title = f"{e.model or e.organization}: {what}"

@@ -40,9 +40,13 @@ class Model(IdMixin, TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(200))
     licence: Mapped[str | None] = mapped_column(String(100))
     homepage: Mapped[str | None] = mapped_column(String(2000))
-    # May point at another organisation's model: the lineage cascade follows it.
-    derived_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("models.id"), index=True)
+    # Its parents (several for merges and adapters) are rows of app/lineage/models.py.
     intake_open: Mapped[bool] = mapped_column(default=True)
+    # Gated: downloads need a short-lived access grant, issued to confirmed subscribers only.
+    gated: Mapped[bool] = mapped_column(default=False)
+    # A derivative a subscriber publishes outside this service (app/lineage/derivatives.py).
+    declared_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("subscribers.id"),
+                                                             index=True)
 
     @property
     def ref(self) -> str:

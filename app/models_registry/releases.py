@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Organization
+from app.copies import service as copies
 from app.db import utcnow
 from app.errors import BadRequest, Conflict, InvalidTransition, NotFound
 from app.events import service as events
@@ -25,6 +26,7 @@ from app.events.schemas import (
     VersionSuperseded,
     VersionWithdrawn,
 )
+from app.lineage.cascade import cascade
 from app.models_registry.models import Model, ModelVersion, VersionStatus
 from app.models_registry.schemas import VersionCreate, VersionUpdate
 from app.models_registry.service import get_model
@@ -117,7 +119,9 @@ async def supersede(
             event_id=event_id, model=await model_ref(session, model), superseded=version_ref(old),
             replacement=version_ref(replacement), remediation_id=remediation_id,
             reason="remediation" if remediation_id else "update",
-            deadline_at=utcnow() + deadline))
+            deadline_at=utcnow() + deadline),
+        # A fix for data-subject requests reaches every model derived from this one.
+        then=[cascade] if remediation_id else [])
 
 
 async def withdraw(
@@ -172,6 +176,7 @@ async def create_version(
         await session.flush()
     except IntegrityError:  # created concurrently, after the check above
         raise Conflict("a version with that label exists") from None
+    await copies.index_version(session, version)
     if version.status == VersionStatus.current:
         await release(session, model, version, remediation_id=remediation_id)
     for old in replaced:

@@ -15,6 +15,7 @@ from app.models_registry.schemas import (
     ModelCreate,
     ModelRead,
     ModelUpdate,
+    ParentRead,
     PublicModelRead,
     VersionCreate,
     VersionRead,
@@ -41,7 +42,10 @@ Deadline = Annotated[timedelta, Depends(replacement_deadline)]
 def model_read(view: service.ModelView) -> ModelRead:
     m = view.model
     return ModelRead(id=m.ref, title=m.title, licence=m.licence, homepage=m.homepage,
-                     derived_from=view.derived_from, intake_open=m.intake_open,
+                     derived_from=view.derived_from,
+                     parents=[ParentRead(id=p.ref, relation=p.relation) for p in view.parents],
+                     intake_open=m.intake_open, gated=m.gated,
+                     declared_by_subscriber=m.declared_by_id is not None,
                      organization=view.org_slug, created_at=m.created_at, updated_at=m.updated_at)
 
 
@@ -125,5 +129,6 @@ async def list_open_models(session: Session, page: Paging) -> Page[PublicModelRe
     views, cursor = await service.list_public_models(session, page)
     items = [PublicModelRead(id=v.model.ref, title=v.model.title, licence=v.model.licence,
                              homepage=v.model.homepage, derived_from=v.derived_from,
-                             provider=v.org_name, organization=v.org_slug) for v in views]
+                             gated=v.model.gated, provider=v.org_name,
+                             organization=v.org_slug) for v in views]
     return Page(items=items, next_cursor=cursor)

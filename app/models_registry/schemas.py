@@ -8,6 +8,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     HttpUrl,
@@ -58,14 +59,42 @@ class Digest(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="lower-case hex SHA-256")
 
 
+def _as_list(v: object) -> object:
+    # One parent may still be given as a string (the form before parents became a list).
+    if v is None:
+        return []
+    return [v] if isinstance(v, str) else v
+
+
+def _parents_schema(schema: dict[str, Any]) -> None:
+    """Document every form the validator takes: a list of ids, one id, or null."""
+    item = schema.get("items", {})
+    listed = {k: schema.pop(k) for k in ("type", "items", "maxItems") if k in schema}
+    schema["anyOf"] = [listed, item, {"type": "null"}]
+
+
+Parents = Annotated[
+    list[CheckedModelId], BeforeValidator(_as_list),
+    Field(max_length=20, description="the models this one was derived from (fine-tuned, "
+          "distilled, merged, adapted): a list, since merges and adapters have several "
+          "parents. One id as a string, or null (no parent), is accepted too",
+          json_schema_extra=_parents_schema),
+]
+Licence = Annotated[
+    Text, Field(max_length=100, description="SPDX licence expression (`MIT`, `Apache-2.0`, "
+                "`MIT OR Apache-2.0`, `LicenseRef-<name>` for one outside the SPDX list); "
+                "stored in its canonical spelling", examples=["Apache-2.0"])]
+
+
 class ModelCreate(BaseModel):
     id: CheckedModelId
     title: Text = Field(min_length=1, max_length=200)
-    licence: Text | None = Field(default=None, max_length=100)
+    licence: Licence | None = None
     homepage: Homepage | None = None
-    derived_from: CheckedModelId | None = Field(
-        default=None, description="the model this one was fine-tuned or distilled from")
+    derived_from: Parents = Field(default_factory=list)
     intake_open: bool = True
+    gated: bool = Field(default=False, description="downloads need an access grant: only "
+                        "confirmed subscribers get one, and every grant is logged")
 
 
 def _not_nullable(schema: dict[str, Any]) -> None:
@@ -82,12 +111,13 @@ class ModelUpdate(BaseModel):
     # `title` and `intake_open` may be left out but not set to null: the schema says so too.
     title: Text | None = Field(default=None, min_length=1, max_length=200,
                                json_schema_extra=_not_nullable)
-    licence: Text | None = Field(default=None, max_length=100)
+    licence: Licence | None = None
     homepage: Homepage | None = None
-    derived_from: CheckedModelId | None = None
+    derived_from: Parents | None = None
     intake_open: bool | None = Field(default=None, json_schema_extra=_not_nullable)
+    gated: bool | None = Field(default=None, json_schema_extra=_not_nullable)
 
-    @field_validator("title", "intake_open")
+    @field_validator("title", "intake_open", "gated")
     @classmethod
     def _not_null(cls, v: object) -> object:
         # Omitting these leaves them alone; an explicit null is invalid (only sent values run).
@@ -96,13 +126,23 @@ class ModelUpdate(BaseModel):
         return v
 
 
+class ParentRead(BaseModel):
+    id: str
+    relation: str | None = Field(description="`base_model_relation` from the model card "
+                                 "(adapter, merge, finetune, quantized), when known")
+
+
 class ModelRead(BaseModel):
     id: str
     title: str
     licence: str | None
     homepage: str | None
-    derived_from: str | None
+    derived_from: list[str] = Field(description="the parents' ids, in the order given")
+    parents: list[ParentRead]
     intake_open: bool
+    gated: bool
+    declared_by_subscriber: bool = Field(
+        description="a derivative a re-user publishes elsewhere and declared here")
     organization: str = Field(description="the providing organisation's slug")
     created_at: datetime
     updated_at: datetime
@@ -113,7 +153,8 @@ class PublicModelRead(BaseModel):
     title: str
     licence: str | None
     homepage: str | None
-    derived_from: str | None
+    derived_from: list[str]
+    gated: bool
     provider: str = Field(description="the providing organisation's name")
     organization: str = Field(description="the slug of the organisation that owns the model "
                                           "(and its namespace)")

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app.auth.models import Organization
 from app.db import utcnow
 from app.errors import BadRequest, Conflict, NotFound
+from app.licensing import spdx
+from app.lineage import graph
+from app.lineage.graph import ParentRef
 from app.models_registry.models import Model, Namespace
 from app.models_registry.schemas import ModelCreate, ModelUpdate
 from app.pagination import PageParams, decode_cursor, encode_cursor
 
-# model, org slug, org name, parent namespace, parent name (outer join: parent may be NULL)
-ViewQuery = Select[Model, str, str, str, str]
+# model, org slug, org name
+ViewQuery = Select[Model, str, str]
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,11 @@ class ModelView:
     model: Model
     org_slug: str
     org_name: str
-    derived_from: str | None
+    parents: list[ParentRef] = field(default_factory=list)
+
+    @property
+    def derived_from(self) -> list[str]:
+        return [p.ref for p in self.parents]
 
 
 def split_ref(ref: str) -> tuple[str, str]:
@@ -38,18 +44,14 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 
 def _view_query() -> ViewQuery:
-    parent = aliased(Model)
-    return (
-        select(Model, Organization.slug, Organization.name, parent.namespace, parent.name)
-        .join(Organization, Organization.id == Model.org_id)
-        .outerjoin(parent, parent.id == Model.derived_from_id)
-    )
+    return (select(Model, Organization.slug, Organization.name)
+            .join(Organization, Organization.id == Model.org_id))
 
 
-def _view(row: Any) -> ModelView:
-    model, slug, org_name, parent_ns, parent_name = row
-    parent = f"{parent_ns}/{parent_name}" if parent_ns else None
-    return ModelView(model=model, org_slug=slug, org_name=org_name, derived_from=parent)
+async def _views(session: AsyncSession, rows: list[Any]) -> list[ModelView]:
+    parents = await graph.parents_of(session, [r[0].id for r in rows])
+    return [ModelView(model=m, org_slug=slug, org_name=name, parents=parents[m.id])
+            for m, slug, name in rows]
 
 
 async def _page(
@@ -60,32 +62,31 @@ async def _page(
         ns, name = decode_cursor(page.cursor, str, str)
         query = query.where(tuple_(Model.namespace, Model.name) > tuple_(ns, name))
     query = query.order_by(Model.namespace, Model.name).limit(page.limit + 1)
-    rows = [_view(r) for r in await session.execute(query)]
+    rows = list((await session.execute(query)).all())
     more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    cursor = encode_cursor([rows[-1].model.namespace, rows[-1].model.name]) if more else None
-    return rows, cursor
+    views = await _views(session, rows[: page.limit])
+    cursor = encode_cursor([views[-1].model.namespace, views[-1].model.name]) if more else None
+    return views, cursor
 
 
-async def _find(session: AsyncSession, ref: str) -> Model | None:
+async def find(session: AsyncSession, ref: str) -> Model | None:
+    """Any registered model (of any organisation), by id."""
     namespace, name = split_ref(ref)
     return await session.scalar(
         select(Model).where(Model.namespace == namespace, Model.name == name))
 
 
-async def _resolve_parent(session: AsyncSession, ref: str, child: Model | None) -> Model:
-    parent = await _find(session, ref)
-    if parent is None:
-        raise BadRequest("derived_from: no such model is registered")
-    # Walk up the chain: a model may not (transitively) derive from itself.
-    seen: set[uuid.UUID] = set()
-    node: Model | None = parent
-    while node is not None and node.id not in seen:
-        if child is not None and node.id == child.id:
-            raise BadRequest("derived_from: that would make the lineage a cycle")
-        seen.add(node.id)
-        node = await session.get(Model, node.derived_from_id) if node.derived_from_id else None
-    return parent
+async def resolve_parents(session: AsyncSession, refs: list[str],
+                          relations: dict[str, str] | None = None) -> list[graph.Parent]:
+    """The registered models named as parents (of any organisation); 400 naming the first
+    that is not registered."""
+    parents: list[graph.Parent] = []
+    for ref in dict.fromkeys(refs):
+        parent = await find(session, ref)
+        if parent is None:
+            raise BadRequest("derived_from: no such model is registered")
+        parents.append(graph.Parent(parent, (relations or {}).get(ref)))
+    return parents
 
 
 async def claim_namespace(session: AsyncSession, org_id: uuid.UUID, namespace: str) -> None:
@@ -117,22 +118,26 @@ async def assign_namespace(session: AsyncSession, namespace: str, org_id: uuid.U
     await session.flush()
 
 
-async def create_model(session: AsyncSession, org_id: uuid.UUID, body: ModelCreate) -> ModelView:
-    if await _find(session, body.id) is not None:
+async def create_model(session: AsyncSession, org_id: uuid.UUID, body: ModelCreate, *,
+                       declared_by: uuid.UUID | None = None) -> ModelView:
+    if await find(session, body.id) is not None:
         raise Conflict("that model is already registered")
     namespace, name = split_ref(body.id)
     await claim_namespace(session, org_id, namespace)
-    parent = await _resolve_parent(session, body.derived_from, None) if body.derived_from else None
+    licence = spdx.normalise(body.licence) if body.licence is not None else None
+    parents = await resolve_parents(session, body.derived_from)
     model = Model(
-        org_id=org_id, namespace=namespace, name=name, title=body.title, licence=body.licence,
-        homepage=str(body.homepage) if body.homepage else None,
-        derived_from_id=parent.id if parent else None, intake_open=body.intake_open,
+        org_id=org_id, namespace=namespace, name=name, title=body.title, licence=licence,
+        homepage=str(body.homepage) if body.homepage else None, intake_open=body.intake_open,
+        gated=body.gated, declared_by_id=declared_by,
     )
     session.add(model)
     try:
         await session.flush()
     except IntegrityError:  # registered concurrently, after the check above
         raise Conflict("that model is already registered") from None
+    if parents:
+        await graph.set_parents(session, model, parents)
     return await get_model_view(session, org_id, body.id)
 
 
@@ -146,13 +151,18 @@ async def get_model(session: AsyncSession, org_id: uuid.UUID, ref: str) -> Model
     return model
 
 
-async def get_model_view(session: AsyncSession, org_id: uuid.UUID, ref: str) -> ModelView:
+async def get_model_view(session: AsyncSession, org_id: uuid.UUID | None,
+                         ref: str) -> ModelView:
+    """The caller's model (`org_id`), or any registered model (`None`: public pages)."""
     namespace, name = split_ref(ref)
-    row = (await session.execute(_view_query().where(
-        Model.namespace == namespace, Model.name == name, Model.org_id == org_id))).first()
+    query = _view_query().where(Model.namespace == namespace, Model.name == name)
+    if org_id is not None:
+        query = query.where(Model.org_id == org_id)
+    row = None if "\x00" in ref else (await session.execute(query)).first()
     if row is None:
         raise NotFound("model not found")
-    return _view(row)
+    [view] = await _views(session, [row])
+    return view
 
 
 async def list_models(
@@ -172,19 +182,22 @@ async def update_model(
 ) -> ModelView:
     model = await get_model(session, org_id, ref)
     changes = body.model_dump(exclude_unset=True)
-    for field in ("title", "intake_open"):
-        if field in changes:
-            if changes[field] is None:
-                raise BadRequest(f"{field} cannot be null")
-            setattr(model, field, changes[field])
+    for name in ("title", "intake_open"):
+        if name in changes:
+            if changes[name] is None:
+                raise BadRequest(f"{name} cannot be null")
+            setattr(model, name, changes[name])
+    if "gated" in changes:
+        if changes["gated"] is None:
+            raise BadRequest("gated cannot be null")
+        model.gated = bool(changes["gated"])
     if "licence" in changes:
-        model.licence = body.licence
+        model.licence = spdx.normalise(body.licence) if body.licence is not None else None
     if "homepage" in changes:
         model.homepage = str(body.homepage) if body.homepage else None
     if "derived_from" in changes:
-        parent = (await _resolve_parent(session, body.derived_from, model)
-                  if body.derived_from else None)
-        model.derived_from_id = parent.id if parent else None
+        parents = await resolve_parents(session, body.derived_from or [])
+        await graph.set_parents(session, model, parents)
     model.updated_at = utcnow()
     await session.flush()
     return await get_model_view(session, org_id, ref)

@@ -13,6 +13,7 @@ from app.db import Base, IdMixin, utcnow
 class NoticeKind(StrEnum):
     upstream_remediation = "upstream_remediation"  # to a derived model's provider admins
     event_action = "event_action"  # to a subscriber without webhooks: act on this event
+    clause_updated = "clause_updated"  # to each follower: accept the new clause version
 
 
 class Notice(IdMixin, Base):

@@ -63,12 +63,23 @@ async def _send(session: AsyncSession, settings: Settings, keyring: Keyring, not
                                  lang="en", context={**context,
                                                      "dashboard": f"{base}/dashboard/propagation"},
                                  org_id=notice.org_id)
-    elif notice.kind == NoticeKind.event_action and notice.subscriber_id is not None:
+    elif notice.kind == NoticeKind.clause_updated and notice.subscriber_id is not None:
+        subscriber = await session.get(Subscriber, notice.subscriber_id)
+        address = contact_email(keyring, subscriber) if subscriber is not None else None
+        if subscriber is not None and address is not None:
+            await emails.enqueue(session, keyring, to=address, kind="clause_updated", lang="en",
+                                 context={**context, "name": subscriber.name,
+                                          "clause_url": view.data["clause"]["url"],
+                                          "version": view.data["clause"]["version"]})
+    elif notice.kind in (NoticeKind.event_action, NoticeKind.upstream_remediation) \
+            and notice.subscriber_id is not None:
+        # A subscriber to act on an event, or one whose declared derivative must follow a fix.
         subscriber = await session.get(Subscriber, notice.subscriber_id)
         address = contact_email(keyring, subscriber) if subscriber is not None else None
         if subscriber is not None and address is not None:  # None: the subscriber left
             await emails.enqueue(session, keyring, to=address,
-                                 kind="event_action", lang="en", context={
+                                 kind=("event_action" if notice.kind == NoticeKind.event_action
+                                       else "derivative_upstream"), lang="en", context={
                                      **context, "name": subscriber.name,
                                      "link": ack_url(settings, view.id, subscriber.id)})
     else:

@@ -34,6 +34,9 @@ class Subscription(Base):
     model_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("models.id"), primary_key=True,
                                                 index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The model's provider revoked this re-user's access: no new access grants (it keeps
+    # hearing about fixes: it may still hold copies).
+    revoked_at: Mapped[datetime | None]
 
 
 class Endpoint(IdMixin, TimestampMixin, Base):

@@ -4,7 +4,7 @@ provider's propagation dashboard. Plain forms, no JavaScript needed, CSRF on eve
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
+from app.access import service as access
+from app.access.schemas import GrantRead
 from app.acks import service as acks
 from app.acks.models import AckOutcome
 from app.auth import service as auth_service
@@ -23,14 +25,18 @@ from app.delivery.models import DeliveryStatus
 from app.delivery.ssrf import UrlProblem, check_url
 from app.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from app.events.models import Event, RequiredAction
-from app.feeds.service import event_read, events_query, summarise
+from app.feeds.service import event_read, events_query, find_model, summarise
+from app.licensing import service as licensing
+from app.licensing.schemas import ClauseAcceptanceBody
+from app.lineage import derivatives
+from app.lineage.schemas import DerivativeCreate
 from app.models_registry import service as registry
 from app.models_registry.models import Model
 from app.pagination import PageParams
 from app.requests.deps import CurrentKeyring, CurrentSettings, limit_token_use
 from app.subscribers import service
 from app.subscribers.deps import CurrentResolver
-from app.subscribers.models import Subscriber
+from app.subscribers.models import Subscriber, Subscription
 from app.subscribers.router import limit_sign_ups, limit_sign_ups_per_email
 from app.subscribers.schemas import EndpointCreate, ModelBody, SubscriberCreate
 from app.subscribers.service import LinkExpired
@@ -53,6 +59,9 @@ NOTICES = {
     "rotated": "New secret created. The previous one keeps signing during the grace period.",
     "enabled": "Endpoint enabled.",
     "test_queued": "Test event queued: see the deliveries below.",
+    "clause_accepted": "Thank you: your acceptance of the update clause is recorded.",
+    "declared": "Derivative declared: when a model it derives from is fixed, its followers "
+                "are told and you are emailed.",
 }
 
 MESSAGES = {
@@ -61,7 +70,19 @@ MESSAGES = {
     "models": "Choose at least one model.",
     "endpoints": "Each webhook URL must start with https:// and be reachable on the public "
                  "internet (not a private, loopback or reserved address).",
+    "accept_clauses": "A model you chose binds its re-users by an update clause: read it and "
+                      "tick the box to accept it.",
 }
+
+
+def _accepted(form: FormData, name: str) -> list[dict[str, Any]]:
+    """`namespace/name@version` boxes ticked on the page, as the API's acceptances."""
+    out: list[dict[str, Any]] = []
+    for value in form.getlist(name)[:200]:
+        ref, _, version = value.rpartition("@") if isinstance(value, str) else ("", "", "")
+        if ref and version.isdigit() and len(version) < 8:
+            out.append({"model": ref, "version": int(version)})
+    return out
 
 
 async def _all_models(session: Session) -> list[Model]:
@@ -91,16 +112,18 @@ def _message(request: Request, title: str, message: str, status_code: int = 200)
 async def _subscribe_page(request: Request, session: Session, values: dict[str, Any],
                           errors: dict[str, str] | None = None,
                           status_code: int = 200) -> Response:
+    models = await _all_models(session)
     return render(request, "subscribers/subscribe.html",
-                  {"models": await _all_models(session), "values": values,
-                   "errors": errors or {}}, status_code=status_code)
+                  {"models": models, "values": values, "errors": errors or {},
+                   "clauses": await licensing.current_for(session, [m.id for m in models])},
+                  status_code=status_code)
 
 
 @router.get("/subscribe")
 async def subscribe_form(request: Request, session: Session) -> Response:
     chosen = [m for m in request.query_params.getlist("model") if len(m) < 200]
     return await _subscribe_page(request, session, {"name": "", "email": "", "models": chosen,
-                                                    "endpoints": ""})
+                                                    "endpoints": "", "accepted": []})
 
 
 @router.post("/subscribe")
@@ -110,8 +133,10 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
     name, email = _text(form, "name", 400), _text(form, "email", 400)
     endpoints = _text(form, "endpoints", 25_000)
     models = [m for m in form.getlist("models") if isinstance(m, str)][:200]
+    accepted = _accepted(form, "accept_clauses")
     values: dict[str, Any] = {"name": name, "email": email, "models": models,
-                              "endpoints": endpoints}
+                              "endpoints": endpoints,
+                              "accepted": [f"{a['model']}@{a['version']}" for a in accepted]}
     urls = [line.strip() for line in endpoints.splitlines() if line.strip()]
     errors: dict[str, str] = {}
     # URLs are checked up front, so one answer names every problem of the form.
@@ -127,7 +152,7 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
         await limit_sign_ups(request)
         body = SubscriberCreate.model_validate({
             "name": name.strip(), "email": email.strip(), "models": models,
-            "endpoints": [{"url": u} for u in urls]})
+            "endpoints": [{"url": u} for u in urls], "accept_clauses": accepted})
         await limit_sign_ups_per_email(request, str(body.email))
         signup = await service.create(session, keyring, settings, resolver, body)
     except ValidationError as exc:
@@ -182,8 +207,12 @@ async def _subscriber(request: Request, session: Session, token: str) -> Subscri
 async def _manage_page(request: Request, session: Session, keyring: CurrentKeyring,
                        settings: CurrentSettings, subscriber: Subscriber, token: str, *,
                        notice: str | None = None, errors: dict[str, str] | None = None,
-                       status_code: int = 200) -> Response:
+                       status_code: int = 200, grant: GrantRead | None = None) -> Response:
     endpoints = await service.endpoints_of(session, subscriber.id)
+    gated = list(await session.scalars(
+        select(Model).join(Subscription, Subscription.model_id == Model.id)
+        .where(Subscription.subscriber_id == subscriber.id, Model.gated.is_(True))
+        .order_by(Model.namespace, Model.name)))
     items, _ = await deliveries.list_deliveries(session, PageParams(limit=50),
                                                 subscriber_id=subscriber.id)
     return render(request, "subscribers/manage.html", {
@@ -196,6 +225,9 @@ async def _manage_page(request: Request, session: Session, keyring: CurrentKeyri
         "deliveries": items, "pending": await acks.pending_for(session, settings, subscriber),
         "outcomes": list(AckOutcome), "notice": notice, "errors": errors or {},
         "confirmed": request.query_params.get("confirmed") == "1",
+        "clauses": await licensing.for_subscriber(session, subscriber, settings.public_base_url),
+        "gated": gated, "grant": grant,
+        "derivatives": await derivatives.declared_by(session, subscriber),
     }, status_code=status_code, headers=PRIVATE)
 
 
@@ -240,7 +272,22 @@ async def manage_action(request: Request, token: str, session: Session, keyring:
                         "You no longer follow any model and your details are erased. "
                         "Thank you for keeping your copies up to date.")
     errors: dict[str, str] = {}
+    if action == "grant":
+        try:
+            grant = await access.issue(
+                session, request.app.state.webhook_keys, subscriber,
+                await find_model(session, _text(form, "model", 200)), None,
+                ttl=timedelta(seconds=settings.access_grant_ttl_seconds),
+                issuer=settings.public_base_url)
+        except DomainError as exc:
+            errors[action] = exc.detail
+        else:
+            # Shown once, on this answer (never in an address): the page is not cached.
+            return await _manage_page(request, session, keyring, settings, subscriber, token,
+                                      notice="Access grant issued: copy it now.", grant=grant)
     try:
+        if action == "grant":  # refused above
+            raise Conflict(errors[action])
         done = await _act(session, keyring, settings, resolver, subscriber, action, form)
     except InvalidInput as exc:
         errors[action] = "; ".join(f.message for f in exc.fields)
@@ -264,8 +311,27 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
                form: FormData) -> str:
     if action == "follow":
         follow = ModelBody.model_validate({"model": _text(form, "model", 200).strip()})
-        await service.add_model(session, subscriber, follow.model)
+        version = None
+        if _text(form, "accept_clause", 10) == "yes":
+            clause = await licensing.current(session, (await find_model(session,
+                                                                        follow.model)).id)
+            version = clause.version if clause else None
+        await service.add_model(session, subscriber, follow.model, version, via="page")
         return "followed"
+    if action == "accept_clause":
+        acceptance = ClauseAcceptanceBody.model_validate({
+            "model": _text(form, "model", 200), "version": _text(form, "version", 10)})
+        await licensing.accept(session, subscriber, await find_model(session, acceptance.model),
+                               acceptance.version, via="page")
+        return "clause_accepted"
+    if action == "declare":
+        parents = [p.strip() for p in _text(form, "derived_from", 4000).replace(",", "\n")
+                   .splitlines() if p.strip()]
+        declared = DerivativeCreate.model_validate({
+            "id": _text(form, "id", 200).strip(), "title": _text(form, "title", 300).strip(),
+            "url": _text(form, "url", 2100).strip(), "derived_from": parents})
+        await derivatives.declare(session, subscriber, declared)
+        return "declared"
     if action == "unfollow":
         unfollow = ModelBody.model_validate({"model": _text(form, "model", 200)})
         await service.remove_model(session, subscriber, unfollow.model)
@@ -335,6 +401,11 @@ async def propagation_page(request: Request, session: Session, principal: Curren
                                               org_id=principal.org_id,
                                               status=DeliveryStatus.failed)
     org = await auth_service.get_org(session, principal.org_id)
+    clauses = await licensing.current_for(session, [v.model.id for v in models])
     return render(request, "dashboard/propagation.html", {
         "principal": principal, "org": org, "followers": followers, "events": events,
-        "failed": failed[0]})
+        "failed": failed[0],
+        "clauses": {v.model.ref: clauses[v.model.id] for v in models if v.model.id in clauses},
+        "acceptances": {v.model.ref: {a.subscriber_id: a for a in
+                                      await licensing.acceptances(session, v.model)}
+                        for v in models if v.model.id in clauses}})

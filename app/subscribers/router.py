@@ -124,7 +124,7 @@ async def get_subscriber(subscriber: CurrentSubscriber, session: Session,
          status_code=status.HTTP_201_CREATED, responses={422: {"model": ErrorRead}})
 async def follow_model(body: ModelBody, subscriber: CurrentSubscriber, session: Session,
                        keyring: CurrentKeyring) -> SubscriberRead:
-    await service.add_model(session, subscriber, body.model)
+    await service.add_model(session, subscriber, body.model, body.accept_clause)
     return await service.read(session, keyring, subscriber)
 
 

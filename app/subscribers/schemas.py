@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, EmailStr, Field
 
 from app.auth.schemas import Name
+from app.licensing.schemas import ClauseAcceptanceBody
 from app.models_registry.schemas import CheckedModelId
 from app.text import OneLine
 
@@ -26,6 +27,11 @@ class SubscriberCreate(BaseModel):
     email: EmailStr = Field(max_length=254, description="contact address; confirmed by a link")
     models: list[CheckedModelId] = Field(min_length=1, max_length=MAX_MODELS)
     endpoints: list[EndpointCreate] = Field(default_factory=list, max_length=MAX_ENDPOINTS)
+    accept_clauses: list[ClauseAcceptanceBody] = Field(
+        default_factory=list, max_length=MAX_MODELS,
+        description="for each model bound by an update clause, the version you read and "
+                    "accept (`GET /v1/public/models/{namespace}/{name}/clause`); your "
+                    "acceptance is recorded as evidence for the provider")
 
 
 class SubscriptionRequested(BaseModel):
@@ -39,6 +45,10 @@ class ConfirmBody(BaseModel):
 
 class ModelBody(BaseModel):
     model: CheckedModelId
+    accept_clause: int | None = Field(
+        default=None, ge=1, le=1_000_000,
+        description="the version of the model's update clause you read and accept, when it "
+                    "has one")
 
 
 class EndpointRead(BaseModel):

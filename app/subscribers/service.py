@@ -19,6 +19,7 @@ from app.delivery.signing import new_secret
 from app.delivery.ssrf import Resolver, UrlProblem, check_url
 from app.emails import service as emails
 from app.errors import BadRequest, Conflict, DomainError, FieldError, InvalidInput, NotFound
+from app.licensing import service as licensing
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
 from app.subscribers.models import Endpoint, Subscriber, Subscription
@@ -228,6 +229,9 @@ async def create(session: AsyncSession, keyring: Keyring, settings: Settings,
                  resolver: Resolver, body: SubscriberCreate) -> SignUp:
     """A subscriber waiting for its email confirmation; nothing is delivered before it."""
     models = await _models(session, list(body.models), "models")
+    # Following a model bound by an update clause means accepting its current version.
+    clauses = await licensing.require_accepted(
+        session, models, {a.model: a.version for a in body.accept_clauses}, "accept_clauses")
     for i, ep in enumerate(body.endpoints):
         await check_endpoint_url(ep.url, settings, resolver, field=f"endpoints.{i}.url")
     token = new_token()
@@ -240,6 +244,8 @@ async def create(session: AsyncSession, keyring: Keyring, settings: Settings,
     await session.flush()
     for model in models:
         session.add(Subscription(subscriber_id=subscriber.id, model_id=model.id))
+        if model.id in clauses:
+            await licensing.accept(session, subscriber, model, clauses[model.id], via="sign-up")
     for ep in body.endpoints:
         session.add(_new_endpoint(keyring, subscriber.id, ep))
     await emails.enqueue(
@@ -316,12 +322,18 @@ async def read(session: AsyncSession, keyring: Keyring, subscriber: Subscriber) 
         created_at=subscriber.created_at)
 
 
-async def add_model(session: AsyncSession, subscriber: Subscriber, ref: str) -> None:
+async def add_model(session: AsyncSession, subscriber: Subscriber, ref: str,
+                    accept_clause: int | None = None, via: str = "api") -> None:
     [model] = await _models(session, [ref], "model")
     exists = await session.scalar(select(Subscription.model_id).where(
         Subscription.subscriber_id == subscriber.id, Subscription.model_id == model.id))
     if exists is None:
+        clauses = await licensing.require_accepted(
+            session, [model], {} if accept_clause is None else {model.ref: accept_clause},
+            "accept_clause")
         session.add(Subscription(subscriber_id=subscriber.id, model_id=model.id))
+        if model.id in clauses:
+            await licensing.accept(session, subscriber, model, clauses[model.id], via=via)
         await session.flush()
 
 
