@@ -64,6 +64,7 @@ from app.subscribers.pages import router as subscriber_pages
 from app.subscribers.router import me as subscriber_router
 from app.subscribers.router import provider as model_subscribers_router
 from app.subscribers.router import public as subscribers_public_router
+from app.web.docs import mount_assets as mount_docs_assets
 from app.web.docs import router as docs_router
 from app.web.errors import install_html_errors
 from app.web.router import router as web_router
@@ -176,5 +177,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for reusers in (clauses_public_router, access_public_router, copies_router,
                     clauses_me_router, access_me_router, derivatives_router, model_pages):
         app.include_router(reusers)
+    mount_docs_assets(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
