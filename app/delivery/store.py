@@ -1,7 +1,8 @@
 """The delivery worker's database work, set-based: one claim and one record per batch.
 
 Claiming and recording a batch of up to a few hundred deliveries cost a fixed number of
-statements, whatever the number of rows (store_pg.py, store_sqlite.py):
+statements, whatever the number of rows (store_pg.py, store_sqlite.py; this module holds
+only the shapes both share, so neither imports back up; worker.py picks one):
 
 - PostgreSQL: the claim is one statement (`FOR UPDATE SKIP LOCKED` candidates, the lease
   `UPDATE ... RETURNING`, joined to the endpoints); the record is one statement too, the
@@ -21,8 +22,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +94,3 @@ class Store(Protocol):
         `timeout`: so a fan-out starts at once rather than on the next poll."""
 
     async def aclose(self) -> None: ...
-
-
-def store_for(engine: AsyncEngine) -> Store:
-    from app.delivery.store_pg import PgStore
-    from app.delivery.store_sqlite import SqliteStore
-
-    if engine.dialect.name == "sqlite":
-        return SqliteStore(engine.url.database or ":memory:")
-    return PgStore(engine)

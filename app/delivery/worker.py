@@ -33,7 +33,9 @@ from app.delivery.record import SUCCESS_PRECISION, Recorder
 from app.delivery.send import BODY_LIMIT, Outcome, Sender, raise_open_files
 from app.delivery.signing import ServiceKeys
 from app.delivery.ssrf import CheckingResolver, Resolver, SystemResolver
-from app.delivery.store import Store, store_for
+from app.delivery.store import Store
+from app.delivery.store_pg import PgStore
+from app.delivery.store_sqlite import SqliteStore
 
 __all__ = ["BODY_LIMIT", "SUCCESS_PRECISION", "DeliveryWorker", "Job", "Outcome", "envelope",
            "lease_for"]
@@ -50,6 +52,12 @@ def lease_for(settings: Settings) -> timedelta:
     wanted = settings.delivery_lease_seconds or 2 * settings.webhook_timeout_seconds + 60
     return timedelta(seconds=max(floor, wanted))
 
+
+
+def store_for(engine: AsyncEngine) -> Store:
+    if engine.dialect.name == "sqlite":
+        return SqliteStore(engine.url.database or ":memory:")
+    return PgStore(engine)
 
 class DeliveryWorker:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
