@@ -175,6 +175,16 @@ class SqliteStore:
             return rows, [EventRow(uuid.UUID(hex=e[0]), e[1], _dt(e[2]) or now, json.loads(e[3]),
                                    e[4]) for e in json.loads(evs)]
 
+        def due_now(conn: sqlite3.Connection) -> bool:
+            (ids,) = conn.execute(_SQLITE_DUE, (DeliveryStatus.pending.value, _ts(now), _ts(now),
+                                                1)).fetchone()
+            return bool(ids != "[]")
+
+        # The worker wakes at every commit of any connection (data_version); most commits
+        # (a filing, a page view's session) queue no delivery. Look first with a plain read,
+        # which takes no lock, so those wake-ups never take the write lock from the requests.
+        if not await self._run(lambda: due_now(self._connection())):
+            return [], []
         result: tuple[list[Claimed], list[EventRow]] = await self._run(
             lambda: self._transaction(self._connection(), work))
         return result
