@@ -13,9 +13,11 @@ from app.auth import throttle, two_factor
 from app.auth.models import Role
 from app.auth.schemas import NAME_MAX_LENGTH
 from app.config import Settings
-from app.db import Session
+from app.db import Session, utcnow
 from app.errors import TooManyRequests, Unauthorized
 from app.models_registry import service as registry
+from app.overview import service as overview
+from app.overview.charts import bar_chart
 from app.pagination import PageParams
 from app.requests.deps import client_address
 from app.text import has_control_characters
@@ -95,8 +97,18 @@ async def signout(request: Request, session: Session, csrf_token: CsrfField = ""
 async def dashboard(request: Request, session: Session, principal: CurrentUser) -> Response:
     org = await auth_service.get_org(session, principal.org_id)
     models, _ = await registry.list_models(session, principal.org_id, PageParams(limit=200))
+    figures = await overview.overview(session, principal.org_id, utcnow())
+    months = figures.performance.months
+    charts = {
+        "answered": bar_chart([(m.month, m.answered) for m in months]),
+        "median": bar_chart([(m.month, m.median_days) for m in months], fmt="{:.1f}"),
+        "on_time": bar_chart([(m.month, None if m.on_time_share is None
+                               else m.on_time_share * 100) for m in months],
+                             fmt="{:.0f}%", fixed_max=100),
+    }
     return render(request, "dashboard.html",
-                  {"principal": principal, "org": org, "models": models})
+                  {"principal": principal, "org": org, "models": models, "overview": figures,
+                   "charts": charts})
 
 
 @router.get("/dashboard/api-keys")

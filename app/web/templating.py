@@ -16,13 +16,37 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
+from app.cases.labels import KIND_LABELS, STATUS_LABELS
 from app.config import Settings
 from app.errors import Forbidden
 from app.web.deps import SESSION_COOKIE
 
 CSRF_COOKIE = "rr_csrf"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# `_()` in templates marks text for the gettext catalogs; until they are loaded here the text is
+# shown as written (English).
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+
+
+@pass_context
+def _status_label(context: Context, status: str) -> str:
+    """A status code in words, in the page's language (the code itself if it is unknown)."""
+    label = STATUS_LABELS.get(str(status))
+    return str(context.call(context.resolve("_"), label)) if label else str(status)
+
+
+@pass_context
+def _kind_label(context: Context, kind: str) -> str:
+    label = KIND_LABELS.get(str(kind))
+    return str(context.call(context.resolve("_"), label)) if label else str(kind)
+
+
+templates.env.filters["status_label"] = _status_label
+templates.env.filters["kind_label"] = _kind_label
 
 
 def _settings(request: Request) -> Settings:

@@ -1,0 +1,1 @@
+"""The dashboard home: where the organisation's casework and its re-users stand."""
