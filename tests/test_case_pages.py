@@ -167,3 +167,37 @@ def test_plan_a_remediation_and_follow_its_progress(web, cases, org_a):
     r = web.post("/dashboard/remediations", data={"csrf_token": csrf_of(page),
                                                   "model": "acme/chat", "method": "unlearning"})
     assert r.status_code == 422 and "Cases:" in r.text
+
+
+def test_the_queue_searches_by_reference_counts_and_speaks_in_words(web, cases):
+    def listed(page: httpx.Response) -> list[str]:
+        return re.findall(r'name="references" value="([^"]+)"', page.text)
+
+    page = web.get("/dashboard/cases")
+    assert re.search(r'<p id="total"[^>]*>4 cases</p>', page.text)
+    assert len(re.findall(r'<td class="received"><time datetime="[^"]+">\d{4}-\d{2}-\d{2}</time>',
+                          page.text)) == 4
+    # Words, not codes, in the rows and in the filters.
+    assert 'data-status="in_review">In review</td>' in page.text
+    assert 'data-status="open">New</td>' in page.text
+    assert page.text.count("Erasure (GDPR Art. 17)") >= 5  # four rows and the kind filter
+    assert re.search(r'<option value="awaiting_subject"\s*>Waiting for the person&#39;s answer'
+                     r'</option>', page.text)
+    assert ">in_review<" not in page.text and ">erasure<" not in page.text
+
+    # Search by a whole reference, or a part of one, in any case.
+    found = web.get("/dashboard/cases", params={"reference": cases[1]})
+    assert listed(found) == [cases[1]] and re.search(r'<p id="total"[^>]*>1 case ', found.text)
+    part = cases[2].rsplit("-", 1)[1].lower()
+    assert cases[2] in listed(web.get("/dashboard/cases", params={"reference": part}))
+    nothing = web.get("/dashboard/cases", params={"reference": "RR-0000-0000"})
+    assert "No cases match." in nothing.text and re.search(r'>0 cases ', nothing.text)
+    bad = web.get("/dashboard/cases", params={"reference": "<b>x</b>"})
+    assert bad.status_code == 400 and "<b>x</b>" not in bad.text
+
+    # The bulk panel: no action chosen in advance; each field says which action it is for.
+    assert not re.search(r'name="action" value="\w+" id="act-\w+" checked', page.text)
+    assert re.search(r'class="needs for-reject stack">\s*<label for="bulk-ground">', page.text)
+    r = web.post("/dashboard/cases/bulk", data={"csrf_token": csrf_of(page),
+                                                "references": [cases[1]]})
+    assert r.status_code == 422 and "Choose what to do with the selected cases." in r.text

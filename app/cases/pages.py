@@ -30,7 +30,14 @@ from app.cases.schemas import (
     InformationRequestBody,
     NoteBody,
 )
-from app.cases.service import CaseFilters, case_reads, get_case, list_cases
+from app.cases.service import (
+    NOT_RECEIVED,
+    CaseFilters,
+    case_reads,
+    count_cases,
+    get_case,
+    list_cases,
+)
 from app.db import Session, utcnow
 from app.errors import BadRequest, DomainError
 from app.models_registry import service as registry
@@ -88,13 +95,16 @@ def fields(form: FormData, name: str) -> list[str]:
     return [v for v in form.getlist(name) if isinstance(v, str)]
 
 
+BULK_ACTIONS = ("assign", "review", "accept", "reject")
+
+
 # --- the queue -------------------------------------------------------------------------------
 
 
 def _filters(request: Request) -> tuple[CaseFilters, dict[str, str]]:
     q = request.query_params
-    chosen = {k: q[k] for k in ("status", "model", "kind", "assignee", "overdue", "due_soon",
-                                "order") if q.get(k)}
+    chosen = {k: q[k].strip() for k in ("status", "model", "kind", "assignee", "overdue",
+                                        "due_soon", "order", "reference") if q.get(k, "").strip()}
     try:
         f = CaseFilters(
             status=[CaseStatus(chosen["status"])] if "status" in chosen else [],
@@ -109,7 +119,11 @@ def _filters(request: Request) -> tuple[CaseFilters, dict[str, str]]:
         raise BadRequest("That model is not valid. Please choose from the list.")
     if assignee and (len(assignee) > 320 or has_control_characters(assignee)):
         raise BadRequest("That assignee is not valid. Please choose from the list.")
-    f.model, f.assignee = model, assignee
+    reference = chosen.get("reference", "").upper()
+    if reference and not re.fullmatch(r"[A-Z0-9-]{1,20}", reference):
+        raise BadRequest("A case reference has only letters, digits and dashes, "
+                         "like RR-7K2Q-M4XD.")
+    f.model, f.assignee, f.reference = model, assignee, reference or None
     return f, chosen
 
 
@@ -122,6 +136,7 @@ async def _queue_page(request: Request, session: Session, principal: Any,
     now = utcnow()
     cases, next_cursor = await list_cases(session, principal.org_id, filters, page, now,
                                           me=principal.actor_id)
+    total = await count_cases(session, principal.org_id, filters, now, me=principal.actor_id)
     models, _ = await registry.list_models(session, principal.org_id, PageParams(limit=200))
     staff = [u for u in await auth_service.list_users(session, principal.org_id)
              if u.is_active and u.role in (Role.admin, Role.reviewer)]
@@ -129,7 +144,9 @@ async def _queue_page(request: Request, session: Session, principal: Any,
                 if next_cursor else None)
     return render(request, "cases/queue.html", {
         "principal": principal, "cases": await case_reads(session, cases, now),
-        "chosen": chosen, "models": models, "staff": staff, "statuses": list(CaseStatus),
+        "chosen": chosen, "models": models, "staff": staff, "total": total,
+        "statuses": [s for s in CaseStatus if s.value not in NOT_RECEIVED],
+        "kinds": list(CaseKind),
         "grounds": GROUNDS, "next_url": next_url, "results": results, "error": error,
     }, status_code=status_code)
 
@@ -150,6 +167,10 @@ async def queue_bulk(request: Request, session: Session, principal: CurrentUser,
     if not values["references"]:
         return await _queue_page(request, session, principal,
                                  error="Select at least one case.", status_code=422)
+    if values["action"] not in BULK_ACTIONS:
+        return await _queue_page(request, session, principal,
+                                 error="Choose what to do with the selected cases.",
+                                 status_code=422)
     try:
         body = BulkBody.model_validate(values)
         results = await bulk.run(session, keyring, settings, Actor.of(principal),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Select, Uuid, and_, literal, select, tuple_
+from sqlalchemy import Select, Uuid, and_, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
@@ -36,6 +36,7 @@ class CaseFilters:
     overdue: bool | None = None
     due_soon: bool | None = None
     order: Literal["due_at", "-due_at"] = "due_at"
+    reference: str | None = None  # part of a reference (upper case, [A-Z0-9-]), e.g. "7K2Q"
 
 
 async def get_case(
@@ -61,6 +62,8 @@ def _filtered(org_id: uuid.UUID, f: CaseFilters, now: datetime,
         q = q.where(Case.status.in_([s.value for s in f.status]))
     if f.kind:
         q = q.where(Case.kind == f.kind.value)
+    if f.reference:
+        q = q.where(Case.reference.contains(f.reference, autoescape=True))
     if f.model:
         namespace, name = split_ref(f.model)
         q = q.where(Case.id.in_(
@@ -105,6 +108,14 @@ async def list_cases(
     rows = rows[: page.limit]
     cursor = encode_cursor([rows[-1].due_at.isoformat(), str(rows[-1].id)]) if more else None
     return rows, cursor
+
+
+async def count_cases(session: AsyncSession, org_id: uuid.UUID, filters: CaseFilters,
+                      now: datetime, me: uuid.UUID | None = None) -> int:
+    """How many cases the filters match, over all pages."""
+    total = await session.scalar(select(func.count()).select_from(
+        _filtered(org_id, filters, now, me).subquery()))
+    return int(total or 0)
 
 
 def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
