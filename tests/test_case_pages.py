@@ -71,16 +71,28 @@ def test_the_queue_shows_due_dates_flags_and_filters(web, cases):
 def test_the_case_page_shows_the_request_and_works_the_case(web, cases, settings):
     page = web.get(f"/dashboard/cases/{cases[0]}")
     assert page.status_code == 200
-    for shown in ("Jane Doe", "jane.doe@example.net", PROMPTS[0], "case.confirmed",
-                  "Start review"):
+    for shown in ("Jane Doe", "jane.doe@example.net", PROMPTS[0],
+                  "The person confirmed their email; the case is open", "Start review"):
         assert shown in page.text
     r = web.post(f"/dashboard/cases/{cases[0]}/review",
                  data={"csrf_token": csrf_of(page), "note": "On it."})
     assert (r.status_code, r.headers["location"]) == \
         (303, f"/dashboard/cases/{cases[0]}?done=review")
     page = web.get(r.headers["location"])
-    assert "Review started." in page.text and '<dd id="status">in_review</dd>' in page.text
+    assert "Review started." in page.text
+    assert '<dd id="status" data-status="in_review">In review</dd>' in page.text
     assert "On it." in page.text
+    # The timeline in words, numbered per case from 1, one entry per line.
+    timeline = re.search(r'<ol class="timeline" id="timeline">(.*?)</ol>', page.text, re.S)
+    entries = re.findall(r"<li>(.*?)</li>", timeline.group(1), re.S)
+    assert len(entries) == 3 and all("\n" not in e for e in entries)
+    assert "Request received; waiting for the person to confirm their email" in entries[0]
+    assert "Review started (New → In review), by " in entries[2]
+    assert entries[2].endswith("<q>On it.</q>")
+    # Probe prompts are numbered from 1.
+    prompts = re.search(r'<ol id="probe-prompts">(.*?)</ol>', page.text, re.S).group(1)
+    assert re.findall(r"<li>(.*?)</li>", prompts) == [
+        p.replace("'", "&#39;") for p in PROMPTS]
 
 
 def test_refused_actions_explain_themselves_and_change_nothing(web, cases, settings):
@@ -91,12 +103,27 @@ def test_refused_actions_explain_themselves_and_change_nothing(web, cases, setti
                                                              "outcome": "accept"})
     assert r.status_code == 409
     assert f"case {cases[0]} is open; it cannot become accepted" in r.text
+    # Each error sits next to its field (and in the summary, linking to it); what was chosen
+    # or typed is kept.
     r = web.post(f"/dashboard/cases/{cases[1]}/decide",
                  data={"csrf_token": token, "outcome": "reject", "ground": "cannot_identify"})
-    assert r.status_code == 422 and "A rejection needs a ground and an explanation." in r.text
+    assert r.status_code == 422
+    assert re.search(r'<p class="error" id="explanation-error">Explain the rejection to the '
+                     r'subject.</p>\s*<textarea id="explanation" name="explanation" rows="4" '
+                     r'maxlength="5000" aria-invalid="true" aria-describedby="explanation-error">',
+                     r.text)
+    assert '<a href="#explanation">Explain the rejection to the subject.</a>' in r.text
+    assert '<option value="cannot_identify" selected>' in r.text
+    assert 'id="ground-error"' not in r.text
     r = web.post(f"/dashboard/cases/{cases[1]}/extend",
-                 data={"csrf_token": token, "months": "7", "reason": "x"})
-    assert r.status_code == 422 and "Months:" in r.text
+                 data={"csrf_token": token, "months": "7", "reason": "Many requests."})
+    assert r.status_code == 422
+    assert re.search(r'<p class="error" id="months-error">[^<]+</p>\s*<select id="months" '
+                     r'name="months" aria-invalid="true"', r.text)
+    assert "Many requests.</textarea>" in r.text
+    r = web.post(f"/dashboard/cases/{cases[1]}/duplicate",
+                 data={"csrf_token": token, "of": "RR-0000-0000"})
+    assert r.status_code == 404 and re.search(r'<p class="error" id="of-error">', r.text)
     r = web.post(f"/dashboard/cases/{cases[1]}/decide", data={"outcome": "accept"})
     assert r.status_code == 403 and "This form has expired" in r.text
     r = web.post("/dashboard/cases/RR-0000-0000/decide", data={"csrf_token": token,
@@ -201,3 +228,47 @@ def test_the_queue_searches_by_reference_counts_and_speaks_in_words(web, cases):
     r = web.post("/dashboard/cases/bulk", data={"csrf_token": csrf_of(page),
                                                 "references": [cases[1]]})
     assert r.status_code == 422 and "Choose what to do with the selected cases." in r.text
+
+
+def actions_offered(page: httpx.Response) -> set[str]:
+    return set(re.findall(r'<form method="post" action="/dashboard/cases/[A-Z0-9-]+/(\w+)"',
+                          page.text))
+
+
+def test_the_case_page_offers_only_what_the_lifecycle_allows(web, cases, settings, server,
+                                                            org_a):
+    [(rejected, _), (other_accepted, _)] = seed_cases(settings, [
+        {"models": ["acme/chat"], "status": "rejected", "email": "e@example.org"},
+        {"models": ["acme/chat"], "status": "accepted", "email": "f@example.org"}])
+    r = org_a.admin.post("/v1/users", json={"email": "rita@org-a.example", "name": "Rita",
+                                            "role": "reviewer", "password": "reviewer password"})
+    assert r.status_code == 201, r.text
+    expected = {
+        cases[0]: {"review", "assign", "duplicate", "export"},  # open, first month over
+        cases[1]: {"assign", "ask", "decide", "extend", "duplicate", "export"},  # in review
+        cases[3]: {"assign", "extend", "export"},  # accepted: next, a remediation
+        rejected: {"close", "export"},
+    }
+    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as reviewer:
+        r = reviewer.post("/signin", data={"csrf_token": csrf_of(reviewer.get("/signin")),
+                                           "email": "rita@org-a.example",
+                                           "password": "reviewer password"})
+        assert r.status_code == 303
+        for who in (web, reviewer):
+            for reference, offered in expected.items():
+                page = who.get(f"/dashboard/cases/{reference}")
+                assert actions_offered(page) == offered, reference
+    in_review = web.get(f"/dashboard/cases/{cases[1]}").text
+    assert 'id="outcome-accept"' in in_review and 'id="outcome-reject"' in in_review
+    assert "Start review" not in in_review and "Close the case" not in in_review
+
+    # An accepted case links to planning a remediation with that case, and only it, chosen.
+    page = web.get(f"/dashboard/cases/{cases[3]}")
+    link = re.search(r'<section aria-labelledby="next-h"[^>]*>.*?<a href="([^"]+)">'
+                     r'Plan a remediation of acme/chat for this case</a>', page.text, re.S)
+    assert link, page.text
+    plan = web.get(link.group(1).replace("&amp;", "&"))
+    assert plan.status_code == 200
+    assert f'name="cases" value="{cases[3]}" checked>' in plan.text
+    assert f'name="cases" value="{other_accepted}" >' in plan.text
+    assert 'id="next-step"' not in web.get(f"/dashboard/cases/{cases[1]}").text

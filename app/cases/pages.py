@@ -14,10 +14,10 @@ from starlette.datastructures import FormData
 
 from app.auth import service as auth_service
 from app.auth.models import Role
-from app.cases import actions, bulk, closure
+from app.cases import actions, bulk, closure, forms
 from app.cases.deadlines import DEADLINE_RUNS, MAX_EXTENSION_MONTHS, first_due
 from app.cases.detail import case_detail, export_case
-from app.cases.lifecycle import Actor
+from app.cases.lifecycle import ACTIVE, STAFF, Actor
 from app.cases.models import CaseKind, CaseStatus, RejectionGround
 from app.cases.schemas import (
     REFERENCE_PATTERN,
@@ -38,6 +38,7 @@ from app.cases.service import (
     get_case,
     list_cases,
 )
+from app.cases.timeline import action_words, actor_words
 from app.db import Session, utcnow
 from app.errors import BadRequest, DomainError
 from app.models_registry import service as registry
@@ -189,20 +190,35 @@ async def queue_bulk(request: Request, session: Session, principal: CurrentUser,
 
 
 async def _case_page(request: Request, session: Session, keyring: Any, principal: Any,
-                     reference: str, error: str | None = None,
-                     status_code: int = 200) -> Response:
+                     reference: str, error: str | None = None, status_code: int = 200,
+                     errors: dict[str, str] | None = None,
+                     values: dict[str, str] | None = None) -> Response:
     case = await get_case(session, principal.org_id, reference)
     now = utcnow()
     detail = await case_detail(session, keyring, case, Actor.of(principal), now)
     staff = [u for u in await auth_service.list_users(session, principal.org_id)
              if u.is_active and u.role in (Role.admin, Role.reviewer)]
-    can_extend = (case.extension_months is None and case.status in DEADLINE_RUNS
+    # Assigning and extending are not status changes, so the lifecycle table does not list
+    # them: they are for staff, while the case is still being worked.
+    works = principal.role.value in STAFF and case.status in ACTIVE
+    can_extend = (works and case.extension_months is None and case.status in DEADLINE_RUNS
                   and now < first_due(case.received_at))
     notice = NOTICES.get(request.query_params.get("done", ""))
     return render(request, "cases/detail.html", {
         "principal": principal, "case": detail, "staff": staff, "grounds": GROUNDS,
-        "can_extend": can_extend, "max_months": MAX_EXTENSION_MONTHS, "notice": notice,
-        "error": error}, status_code=status_code)
+        "can_assign": works, "can_extend": can_extend, "max_months": MAX_EXTENSION_MONTHS,
+        "notice": notice, "error": error, "errors": errors or {}, "values": values or {},
+        "timeline": timeline_rows(detail.timeline)}, status_code=status_code)
+
+
+def timeline_rows(entries: list[Any]) -> list[dict[str, Any]]:
+    rows = []
+    for e in entries:
+        kind, who = actor_words(e.actor)
+        moved = e.to_status if e.to_status and e.to_status != e.from_status else None
+        rows.append({"at": e.at, "what": action_words(e.action), "by_kind": kind, "by": who,
+                     "from": e.from_status if moved else None, "to": moved, "note": e.note})
+    return rows
 
 
 @router.get("/dashboard/cases/{reference}")
@@ -279,16 +295,26 @@ async def case_action(request: Request, reference: str, action: str, session: Se
     if action not in DONE:
         raise BadRequest("Unknown action.")
     await get_case(session, principal.org_id, reference)  # a missing case is a 404 page
+    # What was typed comes back into the form, so a mistake costs no retyping.
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    errors = forms.precheck(action, form)
+    if errors:
+        return await _case_page(request, session, keyring, principal, reference,
+                                error=" ".join(errors.values()), status_code=422,
+                                errors=errors, values=values)
     try:
         body = _body(action, form)
         await _apply(session, keyring, settings, principal, reference, action, body)
     except ValidationError as exc:
         return await _case_page(request, session, keyring, principal, reference,
-                                error=friendly(exc), status_code=422)
+                                error=friendly(exc), status_code=422,
+                                errors=forms.field_errors(action, exc), values=values)
     except DomainError as exc:
         await session.rollback()  # nothing of a refused action is kept
         return await _case_page(request, session, keyring, principal, reference,
-                                error=exc.detail, status_code=exc.status_code)
+                                error=exc.detail, status_code=exc.status_code,
+                                errors={forms.DOMAIN_FIELD.get(action, action): exc.detail},
+                                values=values)
     return RedirectResponse(f"/dashboard/cases/{reference}?done={DONE[action]}",
                             status_code=303)
 

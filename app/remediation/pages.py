@@ -63,8 +63,12 @@ async def _plan_page(request: Request, session: Session, principal: Any, model_r
         versions = list(await session.scalars(select(ModelVersion).where(
             ModelVersion.model_id == model.id, ModelVersion.status == VersionStatus.current.value)
             .order_by(ModelVersion.released_at, ModelVersion.label)))
+    # From a case's "plan a remediation" link, only that case is chosen to begin with.
+    wanted = request.query_params.get("case", "").strip().upper()
+    chosen = {wanted} if wanted in {c.reference for c in cases} else {c.reference for c in cases}
     return render(request, "remediations/new.html", {
         "principal": principal, "models": models, "model_ref": model_ref, "cases": cases,
+        "chosen": chosen,
         "versions": versions, "methods": list(RemediationMethod), "error": error},
         status_code=status_code)
 

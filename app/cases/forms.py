@@ -1,0 +1,51 @@
+"""The case page's forms: which field a problem belongs to, so the page can say it next to that
+field (and in the summary at the top, linking to it)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+# The field a refused action is about when the service refuses it (409/404...), by action;
+# otherwise the message goes at the top of the action's form.
+DOMAIN_FIELD = {"duplicate": "of", "assign": "assignee-select", "ask": "question"}
+# Form names whose element id on the page differs.
+FIELD_ID = {("decide", "note"): "decision-note", ("assign", "assignee"): "assignee-select"}
+
+
+def precheck(action: str, form: FormData) -> dict[str, str]:
+    """What the page can tell before validation, field by field (a rejection's ground and
+    explanation are required together, which the body's own check reports as one sentence)."""
+    errors: dict[str, str] = {}
+    if action == "decide":
+        outcome = form.get("outcome")
+        if outcome not in ("accept", "reject"):
+            errors["outcome"] = "Choose accept or reject."
+        elif outcome == "reject":
+            if not str(form.get("ground") or "").strip():
+                errors["ground"] = "Choose the ground of the rejection."
+            if not str(form.get("explanation") or "").strip():
+                errors["explanation"] = "Explain the rejection to the subject."
+    elif action == "ask" and not str(form.get("question") or "").strip():
+        errors["question"] = "Write the question for the subject."
+    elif action == "extend" and not str(form.get("reason") or "").strip():
+        errors["reason"] = "Give the reason; the subject is told it."
+    elif action == "duplicate" and not str(form.get("of") or "").strip():
+        errors["of"] = "Give the reference of the earlier case."
+    return errors
+
+
+def field_errors(action: str, exc: ValidationError) -> dict[str, str]:
+    """One sentence per field; never the input (it may be personal data)."""
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        name = str(loc[0]) if loc else action
+        if name == "probe_results" and len(loc) > 1:
+            name = "close"
+        name = FIELD_ID.get((action, name), name)
+        message = str(err.get("msg", "")).removeprefix("Value error, ")
+        if err.get("type") in ("missing", "string_too_short"):
+            message = "this is required"
+        errors.setdefault(name, message[:1].upper() + message[1:] + ".")
+    return errors
