@@ -3,7 +3,11 @@ sign-in required, CSRF on every form, friendly errors, nothing changed by a refu
 
 from __future__ import annotations
 
+import html
+import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -177,13 +181,22 @@ def test_plan_a_remediation_and_follow_its_progress(web, cases, org_a):
         "cases": [cases[3]], "replaces": ["v1"], "description": "Fine-tune the refusal."})
     assert r.status_code == 303, r.text
     rid = r.headers["location"].rsplit("/", 1)[1]
-    org_a.client("pipeline").post(f"/v1/remediations/{rid}/report",
-                                  json={"status": "running", "progress": 35})
+    # The page shows the id and a command to paste into the pipeline: it works as shown.
+    planned = web.get(f"/dashboard/remediations/{rid}").text
+    assert f'<code id="remediation-id">{rid}</code>' in planned
+    command = html.unescape(re.search(r'<code id="report-command">(.*?)</code>', planned,
+                                      re.S).group(1))
+    assert f"/v1/remediations/{rid}/report" in command and "$RIGHTS_RELAY_PIPELINE_KEY" in command
+    done = subprocess.run(["sh", "-c", command.replace('"progress": 50', '"progress": 35')],
+                          env={"PATH": os.environ["PATH"],
+                               "RIGHTS_RELAY_PIPELINE_KEY": org_a.keys["pipeline"]},
+                          capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(done.stdout)["progress"] == 35
     listing = web.get("/dashboard/remediations").text
     assert '<progress max="100" value="35"' in listing
     detail = web.get(f"/dashboard/remediations/{rid}")
     assert '<progress id="progress" max="100" value="35"' in detail.text
-    assert cases[3] in detail.text and "in_remediation" in detail.text
+    assert cases[3] in detail.text and "Being fixed" in detail.text
     r = web.post(f"/dashboard/remediations/{rid}/cancel",
                  data={"csrf_token": csrf_of(detail), "note": "Wrong method."})
     assert r.status_code == 303

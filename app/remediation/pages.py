@@ -102,9 +102,27 @@ async def _detail_page(request: Request, session: Session, principal: Any, remed
     r = await service.get_remediation(session, principal.org_id, _id(remediation_id))
     read = await service.remediation_read(session, r)
     cases = await case_reads(session, await service.linked_cases(session, r.id), utcnow())
+    base = request.app.state.settings.public_base_url.rstrip("/")
     return render(request, "remediations/detail.html", {
         "principal": principal, "r": read, "cases": cases, "error": error,
-        "can_cancel": RemediationStatus(r.status) in ACTIVE}, status_code=status_code)
+        "can_cancel": RemediationStatus(r.status) in ACTIVE,
+        "report_url": f"{base}/v1/remediations/{r.id}/report",
+        "commands": report_commands(f"{base}/v1/remediations/{r.id}/report")},
+        status_code=status_code)
+
+
+def report_commands(url: str) -> dict[str, str]:
+    """The training pipeline's progress and outcome reports, ready to paste into its scripts.
+    The key comes from the environment: a page never shows a secret."""
+    head = (f"curl -sS -X POST '{url}' \\\n"
+            "  -H \"Authorization: Bearer $RIGHTS_RELAY_PIPELINE_KEY\" \\\n"
+            "  -H 'Content-Type: application/json' \\\n")
+    return {
+        "progress": head + """  -d '{"status": "running", "progress": 50, "message": "Epoch 2 of 4"}'""",
+        "succeeded": head + """  -d '{"status": "succeeded", "version": {"label": "v2", """
+                            """"revision": "<git revision>", "digests": [{"file": """
+                            """"model.safetensors", "sha256": "<sha256 of the file>"}]}}'""",
+    }
 
 
 @router.get("/dashboard/remediations/{remediation_id}")
