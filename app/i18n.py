@@ -328,6 +328,39 @@ MESSAGES["fr"].update({
 })
 
 
+# Workspace (issue 11): the subject's status and confirmation pages.
+MESSAGES["en"].update({
+    "status.answered": "Thank you: your answer was sent to the provider. They will continue "
+                       "reviewing your request.",
+    "status.exchange": "Your exchange with the provider",
+    "status.exchange.question": "The provider asked",
+    "status.exchange.answer": "You answered",
+    "status.final.closed": "This request is closed. The provider will take no further action "
+                           "on it.",
+    "status.final.withdrawn": "You withdrew this request. It is closed and the provider will "
+                              "take no further action on it.",
+    "status.final.duplicate": "This request is closed because it repeats an earlier request "
+                              "of yours, which the provider is handling.",
+    "status.final.expired": "This request is closed: its email address was never confirmed.",
+    "confirmed.due": "The provider must answer by {date}.",
+})
+MESSAGES["fr"].update({
+    "status.answered": "Merci : votre réponse a été transmise au fournisseur. Il poursuit "
+                       "l'examen de votre demande.",
+    "status.exchange": "Vos échanges avec le fournisseur",
+    "status.exchange.question": "Le fournisseur a demandé",
+    "status.exchange.answer": "Vous avez répondu",
+    "status.final.closed": "Cette demande est clôturée. Le fournisseur n'y donnera plus suite.",
+    "status.final.withdrawn": "Vous avez retiré cette demande. Elle est clôturée et le "
+                              "fournisseur n'y donnera plus suite.",
+    "status.final.duplicate": "Cette demande est clôturée car elle reprend une demande "
+                              "antérieure de votre part, que le fournisseur traite.",
+    "status.final.expired": "Cette demande est clôturée : son adresse e-mail n'a jamais été "
+                            "confirmée.",
+    "confirmed.due": "Le fournisseur doit répondre avant le {date}.",
+})
+
+
 def translate(lang: str, key: str, **values: object) -> str:
     text = MESSAGES.get(lang, MESSAGES["en"]).get(key) or MESSAGES["en"].get(key) or key
     return text.format(**values) if values else text

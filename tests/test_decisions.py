@@ -107,7 +107,10 @@ def test_the_subject_answers_a_question_on_the_status_page(settings, org_a, page
     assert [(m["kind"], m["direction"], m["text"]) for m in case["messages"]] == [
         ("question", "to_subject", "Which of your addresses is concerned?"),
         ("answer", "from_subject", "The one in Lyon.")]
-    assert "Which of your addresses" not in page.get(f"/r/status/{token}").text
+    # The form is gone; the question and the answer stay on the page.
+    after = page.get(f"/r/status/{token}").text
+    assert 'name="answer"' not in after
+    assert "Which of your addresses is concerned?" in after and "The one in Lyon." in after
     # The organisation's admins (no assignee yet) hear that the case can move again; the
     # answer itself is not in the email.
     told = mailbox.wait_for(org_a.admin_email, "answered your question")

@@ -43,7 +43,7 @@ def test_sealed_personal_data_is_still_what_was_sent(client, mailbox, settings, 
     from tests.support import run_async
 
     open_model(org_a, "acme/chat")
-    file_and_confirm(client, mailbox, ["acme/chat"])
+    [token] = file_and_confirm(client, mailbox, ["acme/chat"]).values()
     keyring = server.app.state.keyring
 
     async def read(session):
@@ -57,7 +57,9 @@ def test_sealed_personal_data_is_still_what_was_sent(client, mailbox, settings, 
     data = run_async(settings, read)
     assert data == {"name": PERSON["name"], "email": PERSON["email"],
                     "description": PERSON["description"], "identifiers": PERSON["identifiers"],
-                    "probe_prompts": PERSON["probe_prompts"]}
+                    "probe_prompts": PERSON["probe_prompts"],
+                    # Sealed with the rest, so later emails can carry it (issue 11).
+                    "status_link": f"{server.url}/r/status/{token}"}
 
 
 def test_each_case_has_its_own_data_key(client, mailbox, settings, org_a, org_b):

@@ -50,3 +50,15 @@ async def latest_message(session: AsyncSession, case_id: uuid.UUID,
     return await session.scalar(
         select(CaseMessage).where(CaseMessage.case_id == case_id, CaseMessage.kind == kind)
         .order_by(CaseMessage.created_at.desc()).limit(1))
+
+
+async def exchange(session: AsyncSession, keyring: Keyring,
+                   case_id: uuid.UUID) -> list[tuple[str, Any, str]]:
+    """The questions put to the subject and their answers, in order, for their status page:
+    (kind, when, text); erased texts are left out."""
+    rows = await session.scalars(
+        select(CaseMessage).where(CaseMessage.case_id == case_id, CaseMessage.kind.in_(
+            [MessageKind.question.value, MessageKind.answer.value]))
+        .order_by(CaseMessage.created_at, CaseMessage.id))
+    opened = [(m.kind, m.created_at, open_message(keyring, m)) for m in rows]
+    return [(kind, at, text) for kind, at, text in opened if isinstance(text, str)]

@@ -29,7 +29,8 @@ async def tell_subject(
         return None
     return await emails.enqueue(
         session, keyring, to=data["email"], kind=kind, lang=case.language,
-        context={"reference": case.reference, **(context or {})}, case_id=case.id,
+        context={"reference": case.reference, "status_link": data.get("status_link"),
+                 **(context or {})}, case_id=case.id,
         org_id=case.org_id)
 
 

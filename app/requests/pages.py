@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from app.cases.messages import exchange
 from app.db import Session
 from app.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from app.i18n import LANG_COOKIE, LANGUAGES, negotiate, translate
@@ -181,7 +182,9 @@ async def status_page(request: Request, token: str, session: Session,
     lang = negotiate(request, default=case.language) if (
         "lang" in request.query_params or request.cookies.get(LANG_COOKIE)) else case.language
     view = await service.status_view(session, keyring, case, lang)
-    return page(request, "requests/status.html", lang, {"view": view, "token": token})
+    return page(request, "requests/status.html", lang, {
+        "view": view, "token": token, "answered": request.query_params.get("done") == "answered",
+        "exchange": await exchange(session, keyring, case.id)})
 
 
 async def _status_action(request: Request, token: str, session: Session) -> Any:
@@ -220,6 +223,7 @@ async def answer_submit(request: Request, token: str, session: Session,
         error = translate(lang, key, max=LIMITS["answer"])
         return page(request, "requests/status.html", lang,
                     {"view": view, "token": token, "answer": answer[:LIMITS["answer"] * 2],
-                     "answer_error": error}, status_code=422)
+                     "answer_error": error, "exchange": await exchange(session, keyring, case.id)},
+                    status_code=422)
     await service.answer(session, keyring, settings, case, answer)
-    return RedirectResponse(f"/r/status/{token}", status_code=303)
+    return RedirectResponse(f"/r/status/{token}?done=answered", status_code=303)

@@ -232,6 +232,9 @@ async def confirm(
         status_token = new_token()
         case.status_token_hash = digest(status_token)
         link = _link(settings, "status", status_token)
+        # Kept sealed with the person's data (and shredded with it), so that every later email
+        # can carry their status link; only its digest is searchable.
+        seal_subject(keyring, case, {**data, "status_link": link})
         results.append(ConfirmedCase(case, earlier, link))
         receipt.append({"reference": case.reference, "link": link,
                         "due_at": case.due_at, "models": await model_refs(session, case.id),
@@ -273,7 +276,8 @@ async def withdraw(session: AsyncSession, keyring: Keyring, case: Case) -> Case:
     data = open_subject(keyring, case)
     if data is not None:
         await emails.enqueue(session, keyring, to=data["email"], kind="withdrawn",
-                             lang=case.language, context={"reference": case.reference},
+                             lang=case.language, context={"reference": case.reference,
+                                                          "status_link": data.get("status_link")},
                              case_id=case.id, org_id=case.org_id)
     await session.flush()
     return case

@@ -38,6 +38,12 @@ async def landing(request: Request, session: Session) -> Response:
     return render(request, "landing.html", {"models": models})
 
 
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    # Browsers and feed readers ask for /favicon.ico whatever the page says.
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 @router.get("/signin")
 async def signin_form(request: Request) -> Response:
     return render(request, "signin.html", {"email": ""})
