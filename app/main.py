@@ -59,8 +59,8 @@ from app.remediation.pages import router as remediation_pages
 from app.remediation.router import router as remediations_router
 from app.requests.pages import router as request_pages
 from app.requests.router import router as requests_router
-from app.subscribers.pages import dashboard as propagation_pages
 from app.subscribers.pages import router as subscriber_pages
+from app.subscribers.propagation import dashboard as propagation_pages
 from app.subscribers.router import me as subscriber_router
 from app.subscribers.router import provider as model_subscribers_router
 from app.subscribers.router import public as subscribers_public_router

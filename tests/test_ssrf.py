@@ -159,3 +159,26 @@ def test_an_ip_literal_stored_earlier_is_refused_at_connect_time(org, receiver, 
         time.sleep(0.05)
     assert log and log[0]["error_class"] == "ssrf_blocked"
     assert receiver.to("/literal") == []
+
+
+def test_the_sign_up_form_says_when_a_host_name_does_not_resolve(iso, org):
+    """A typo in a host name is told as such, not as a private address (issue 11)."""
+    import re
+
+    RESOLVER.script("private.example", ["10.0.0.7"])
+    with httpx.Client(base_url=iso.url, headers={"accept": "text/html"}, timeout=30) as web:
+        page = web.get("/subscribe")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+        def sign_up(url: str) -> str:
+            r = web.post("/subscribe", data={"csrf_token": token, "name": "Typo Ltd",
+                                             "email": "typo@re.example", "models": ["ssrf/m"],
+                                             "endpoints": url})
+            assert r.status_code == 422, r.text
+            return r.text
+
+        typo = sign_up("https://hooks.no-such-host.example/in")
+        assert "names a host that does not resolve" in typo and "not a private" not in typo
+        private = sign_up("https://private.example/in")
+        assert "not a private, loopback or reserved address" in private
+        assert "does not resolve" not in private

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.acks import fixes
 from app.acks.links import ack_url
 from app.acks.models import Acknowledgement, AckOutcome, AckReminder
 from app.acks.schemas import AckParty, AckRead, AckStatus, PendingEvent
@@ -27,6 +29,16 @@ from app.subscribers.models import Subscriber, Subscription
 from app.subscribers.service import contact_email
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class PastAck:
+    event_id: uuid.UUID
+    type: str
+    model: str
+    outcome: AckOutcome
+    via: str
+    acknowledged_at: datetime
 
 
 def asks_action(event: Event) -> bool:
@@ -59,12 +71,14 @@ async def acknowledge(session: AsyncSession, event_id: uuid.UUID, subscriber: Su
         raise NotFound("no event awaiting your acknowledgement has this id")
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    # A concurrent acknowledgement of the same event wins quietly: the first one stands.
-    await session.execute(
-        insert(Acknowledgement).values(id=uuid.uuid4(), event_id=event.id,
-                                       subscriber_id=subscriber.id, outcome=outcome.value,
-                                       via=via, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["event_id", "subscriber_id"]))
+    # A concurrent acknowledgement of the same event wins quietly: the first one stands. One
+    # acknowledgement answers for the whole fix (each superseded version and its completion).
+    for answered in [event, *await fixes.siblings(session, event)]:
+        await session.execute(
+            insert(Acknowledgement).values(id=uuid.uuid4(), event_id=answered.id,
+                                           subscriber_id=subscriber.id, outcome=outcome.value,
+                                           via=via, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["event_id", "subscriber_id"]))
     ack = await session.scalar(select(Acknowledgement).where(
         Acknowledgement.event_id == event.id, Acknowledgement.subscriber_id == subscriber.id))
     assert ack is not None
@@ -112,6 +126,19 @@ async def pending_for(session: AsyncSession, settings: Settings,
                          ack_url=ack_url(settings, e.id, subscriber.id)) for e, ns, n in rows]
 
 
+async def acknowledged_by(session: AsyncSession, subscriber: Subscriber,
+                          limit: int = 50) -> list[PastAck]:
+    """The subscriber's acknowledgements, newest first, for their management page."""
+    rows = await session.execute(
+        select(Acknowledgement, Event.type, Model.namespace, Model.name)
+        .join(Event, Event.id == Acknowledgement.event_id)
+        .join(Model, Model.id == Event.model_id)
+        .where(Acknowledgement.subscriber_id == subscriber.id)
+        .order_by(Acknowledgement.created_at.desc(), Event.position.desc()).limit(limit))
+    return [PastAck(event_id=a.event_id, type=t, model=f"{ns}/{n}", outcome=AckOutcome(a.outcome),
+                    via=a.via, acknowledged_at=a.created_at) for a, t, ns, n in rows]
+
+
 # --- reminders -------------------------------------------------------------------------------
 
 
@@ -146,6 +173,9 @@ async def remind_due(sessionmaker: async_sessionmaker[AsyncSession], settings: S
         async with sessionmaker() as session:
             if not await _claim_event(session, event.id):
                 await session.rollback()
+                continue
+            if not await fixes.is_latest_of_fix(session, event):
+                await session.commit()  # the fix's last event carries the one reminder
                 continue
             view = event_read((await session.execute(events_query().where(Event.id == event.id))).one())
             summary = summarise(view)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Integer, String, Uuid, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.acks import fixes
 from app.db import UTCDateTime, utcnow
 from app.delivery.models import Delivery, DeliveryStatus
 from app.delivery.store_pg import NOTIFY
@@ -51,6 +52,7 @@ async def fan_out(session: AsyncSession, event: Event) -> None:
             {"id": uuid.uuid4(), "kind": NoticeKind.event_action.value, "event_id": event.id,
              "subscriber_id": s, "created_at": now} for s in silent]
         await session.execute(insert(Notice), notices)
+        await fixes.drop_earlier_emails(session, event)
 
 
 async def queue_test(session: AsyncSession, endpoint: Endpoint) -> Delivery:

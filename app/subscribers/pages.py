@@ -17,20 +17,16 @@ from app.access import service as access
 from app.access.schemas import GrantRead
 from app.acks import service as acks
 from app.acks.models import AckOutcome
-from app.auth import service as auth_service
 from app.db import Session
 from app.delivery import service as deliveries
 from app.delivery.fanout import queue_test
-from app.delivery.models import DeliveryStatus
 from app.delivery.ssrf import UrlProblem, check_url
 from app.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
-from app.events.models import Event, RequiredAction
-from app.feeds.service import event_read, events_query, find_model, summarise
+from app.feeds.service import find_model
 from app.licensing import service as licensing
 from app.licensing.schemas import ClauseAcceptanceBody
 from app.lineage import derivatives
 from app.lineage.schemas import DerivativeCreate
-from app.models_registry import service as registry
 from app.models_registry.models import Model
 from app.pagination import PageParams
 from app.requests.deps import CurrentKeyring, CurrentSettings, limit_token_use
@@ -40,11 +36,9 @@ from app.subscribers.models import Subscriber, Subscription
 from app.subscribers.router import limit_sign_ups, limit_sign_ups_per_email
 from app.subscribers.schemas import EndpointCreate, ModelBody, SubscriberCreate
 from app.subscribers.service import LinkExpired
-from app.web.deps import CurrentUser
 from app.web.templating import render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
-dashboard = APIRouter(include_in_schema=False)
 # Pages whose address is a secret: never sent onwards as a Referer, never cached.
 PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
@@ -70,6 +64,9 @@ MESSAGES = {
     "models": "Choose at least one model.",
     "endpoints": "Each webhook URL must start with https:// and be reachable on the public "
                  "internet (not a private, loopback or reserved address).",
+    "endpoints_dns": "A webhook URL names a host that does not resolve: no DNS record was "
+                     "found for it. Check the spelling of the host name, or that its DNS "
+                     "record exists.",
     "accept_clauses": "A model you chose binds its re-users by an update clause: read it and "
                       "tick the box to accept it.",
 }
@@ -144,8 +141,10 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
         try:
             await check_url(url, resolver, allow_http=settings.allow_http_webhooks,
                             allow_private=settings.allow_private_webhook_targets)
-        except UrlProblem:
-            errors["endpoints"] = MESSAGES["endpoints"]
+        except UrlProblem as exc:
+            # Say which problem it is: a typo in the host name is not a private address.
+            errors["endpoints"] = (MESSAGES["endpoints_dns"] if "does not resolve" in str(exc)
+                                   else MESSAGES["endpoints"])
     if len(urls) > 10:
         errors["endpoints"] = "Give at most 10 webhook URLs."
     try:
@@ -223,6 +222,7 @@ async def _manage_page(request: Request, session: Session, keyring: CurrentKeyri
         "endpoints": [(e, service.endpoint_secrets(keyring, e)) for e in endpoints],
         "urls": {e.id: e.url for e in endpoints},
         "deliveries": items, "pending": await acks.pending_for(session, settings, subscriber),
+        "past_acks": await acks.acknowledged_by(session, subscriber),
         "outcomes": list(AckOutcome), "notice": notice, "errors": errors or {},
         "confirmed": request.query_params.get("confirmed") == "1",
         "clauses": await licensing.for_subscriber(session, subscriber, settings.public_base_url),
@@ -377,35 +377,3 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
         await queue_test(session, await service.get_endpoint(session, subscriber, endpoint_id))
         return "test_queued"
     raise NotFound("Unknown action.")
-
-
-# --- the provider's dashboard ----------------------------------------------------------------
-
-
-@dashboard.get("/dashboard/propagation")
-async def propagation_page(request: Request, session: Session, principal: CurrentUser,
-                           keyring: CurrentKeyring) -> Response:
-    models, _ = await registry.list_models(session, principal.org_id, PageParams(limit=200))
-    followers = {v.model.ref: await service.subscribers_of_model(session, keyring, v.model)
-                 for v in models}
-    rows = (await session.execute(
-        events_query().where(Event.org_id == principal.org_id,
-                             Event.action != RequiredAction.no_action)
-        .order_by(Event.position.desc()).limit(20))).all()
-    events = []
-    for row in rows:
-        view = event_read(row)
-        events.append({"view": view, "summary": summarise(view),
-                       "acks": await acks.status(session, row[0])})
-    failed = await deliveries.list_deliveries(session, PageParams(limit=20),
-                                              org_id=principal.org_id,
-                                              status=DeliveryStatus.failed)
-    org = await auth_service.get_org(session, principal.org_id)
-    clauses = await licensing.current_for(session, [v.model.id for v in models])
-    return render(request, "dashboard/propagation.html", {
-        "principal": principal, "org": org, "followers": followers, "events": events,
-        "failed": failed[0],
-        "clauses": {v.model.ref: clauses[v.model.id] for v in models if v.model.id in clauses},
-        "acceptances": {v.model.ref: {a.subscriber_id: a for a in
-                                      await licensing.acceptances(session, v.model)}
-                        for v in models if v.model.id in clauses}})
