@@ -69,7 +69,7 @@ def test_a_request_from_confirmation_to_closure_on_the_dashboard(
 
     page.get_by_label("Question, shown on their status page").fill("Which city is concerned?")
     page.get_by_role("button", name="Send the question").click()
-    expect(page.locator("#status")).to_have_text("awaiting_subject")
+    expect(page.locator("#status")).to_have_text("Waiting for the person's answer")
     mailbox.wait_for(SUBJECT_EMAIL, "More information")
 
     # The subject answers on their status page.
@@ -117,9 +117,9 @@ def test_a_request_from_confirmation_to_closure_on_the_dashboard(
 
     # Close with the result of each probe prompt run against the fixed version.
     page.get_by_role("link", name=ref).click()
-    expect(page.locator("#status")).to_have_text("remediated")
+    expect(page.locator("#status")).to_have_text("Fixed")
     for i in range(len(PROMPTS)):
-        probe = page.get_by_role("group", name=re.compile(f"^Probe prompt {i}:"))
+        probe = page.get_by_role("group", name=re.compile(f"^Probe prompt {i + 1}:"))
         probe.get_by_label("The data is no longer reproduced").check()
         probe.get_by_label("What the fixed version answered").fill(f"No such data ({i}).")
     page.get_by_role("button", name="Close the case").click()
