@@ -5,6 +5,7 @@ past acknowledgements with no answer chosen in advance."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from tests.casework import model_with_version, seed_case, sql
 from tests.mail import body
 from tests.propagation import subscribe
 from tests.subjects import wait_until
+from tests.support import run_job
 from tests.test_web_signin import HTML, csrf_of
 
 EMAIL = "ops@emailed.example"
@@ -91,3 +93,18 @@ def test_the_management_page_lists_past_acknowledgements_and_preselects_nothing(
         assert sorted(rows) == [("model.version.superseded", "Deleted the copies", "this page"),
                                 ("remediation.completed", "Deleted the copies", "this page")]
         assert "Nothing awaits your acknowledgement." in page.text
+
+
+def test_one_reminder_per_fix(fixed, settings, mailbox, clock):
+    deadlines = [d if isinstance(d, datetime) else datetime.fromisoformat(str(d))
+                 for d in (r["action_deadline_at"] for r in sql(
+                     settings, "SELECT action_deadline_at FROM events WHERE action <> 'none'"))]
+    assert len(deadlines) == 2  # the fix's two events, each with its deadline
+    deadline = min(d if d.tzinfo else d.replace(tzinfo=UTC) for d in deadlines)
+    mailbox.wait_for(EMAIL, "Action needed")
+    clock.advance(deadline - timedelta(hours=1) - clock.now())  # within the reminder lead
+    run_job(settings, "acks.remind")
+    mailbox.wait_for(EMAIL, "Reminder")
+    wait_until(lambda: len(sql(settings, "SELECT event_id FROM ack_reminders")) == 2)
+    wait_until(lambda: not sql(settings, "SELECT id FROM outbound_emails WHERE sent_at IS NULL"))
+    assert len([m for m in mailbox.to(EMAIL) if "Reminder" in str(m["Subject"])]) == 1
