@@ -137,6 +137,8 @@ def test_the_staff_workspace_at_desktop_and_phone_widths(page, org_a, seeded):
     rid = page.url.rsplit("/", 1)[1]
     expect(page.locator("#remediation-id")).to_have_text(rid)
     expect(page.locator("#report-command")).to_contain_text(f"/v1/remediations/{rid}/report")
+    # The copy button is added by a static script, allowed by the strict policy.
+    expect(page.get_by_role("button", name="Copy", exact=True).first).to_be_visible()
     no_sideways_scroll(page)
 
     page.goto(f"/dashboard/cases/{rejected}")
