@@ -6,6 +6,8 @@ from __future__ import annotations
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from app.cases.labels import N_
+
 # The field a refused action is about when the service refuses it (409/404...), by action;
 # otherwise the message goes at the top of the action's form.
 DOMAIN_FIELD = {"duplicate": "of", "assign": "assignee-select", "ask": "question"}
@@ -20,18 +22,18 @@ def precheck(action: str, form: FormData) -> dict[str, str]:
     if action == "decide":
         outcome = form.get("outcome")
         if outcome not in ("accept", "reject"):
-            errors["outcome"] = "Choose accept or reject."
+            errors["outcome"] = N_("Choose accept or reject.")
         elif outcome == "reject":
             if not str(form.get("ground") or "").strip():
-                errors["ground"] = "Choose the ground of the rejection."
+                errors["ground"] = N_("Choose the ground of the rejection.")
             if not str(form.get("explanation") or "").strip():
-                errors["explanation"] = "Explain the rejection to the subject."
+                errors["explanation"] = N_("Explain the rejection to the subject.")
     elif action == "ask" and not str(form.get("question") or "").strip():
-        errors["question"] = "Write the question for the subject."
+        errors["question"] = N_("Write the question for the subject.")
     elif action == "extend" and not str(form.get("reason") or "").strip():
-        errors["reason"] = "Give the reason; the subject is told it."
+        errors["reason"] = N_("Give the reason; the subject is told it.")
     elif action == "duplicate" and not str(form.get("of") or "").strip():
-        errors["of"] = "Give the reference of the earlier case."
+        errors["of"] = N_("Give the reference of the earlier case.")
     return errors
 
 
