@@ -1,369 +1,203 @@
-"""English and French texts for the public pages, and language negotiation."""
+"""Languages: gettext message catalogs (Babel), language negotiation, locale dates and numbers.
+
+The texts live in app/locale/<lang>/LC_MESSAGES/messages.po; a language is available as soon as
+its `.po` file exists. Catalogs are compiled when first used: a `.mo` file next to the `.po`
+(`python -m app.i18n_catalogs compile`) is read when it is at least as new as its `.po`, otherwise
+the `.po` is compiled in memory, so a fresh checkout needs no build step.
+
+Two kinds of message ids coexist:
+- keys such as "form.title" (the public pages' original texts; `t("form.title")` in templates,
+  `translate(lang, "form.title")` in Python, `{name}` placeholders): en.po holds the English text;
+- English text, `_("Sign out")` in templates (`%(name)s` placeholders, Jinja's newstyle
+  gettext) and `gettext("...")` in Python: en.po may leave the translation empty.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from datetime import date, datetime
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Annotated, Any
 
-LANGUAGES = ("en", "fr")
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from fastapi import Request
+from pydantic import AfterValidator, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+LOCALE_DIR = Path(__file__).parent / "locale"
 LANG_COOKIE = "rr_lang"
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        "switch_to": "Français",
-        "form.title": "Exercise your rights over an AI model",
-        "form.intro": "If a published AI model may contain or reproduce personal data about you, "
-                      "you can object to its processing (GDPR Article 21) or ask for it to be "
-                      "erased (Article 17). The provider must answer within one month.",
-        "form.errors_summary": "Please correct the marked fields.",
-        "form.models": "Which models?",
-        "form.models_hint": "Choose one or more.",
-        "form.kind": "What do you ask for?",
-        "form.kind.objection": "Objection (Article 21): stop processing my data in the model",
-        "form.kind.erasure": "Erasure (Article 17): remove my data from the model",
-        "form.name": "Your name",
-        "form.email": "Your email address",
-        "form.email_hint": "We send a link to confirm it. Your request goes ahead only then.",
-        "form.description": "Which personal data about you is concerned?",
-        "form.description_hint": "Describe the data and where it may come from. Up to 5000 characters.",
-        "form.identifiers": "Other names or web addresses where the data appeared (optional)",
-        "form.identifiers_hint": "One per line, up to 20.",
-        "form.probe_prompts": "Prompts that make the model reveal the data (optional)",
-        "form.probe_prompts_hint": "One per line, up to 10. For example: “Where does Jane Doe live?”",
-        "form.submit": "Send my request",
-        "form.no_models": "No model is accepting requests at the moment.",
-        "err.required": "This field is required.",
-        "err.too_long": "This is too long (at most {max} characters).",
-        "err.too_many": "Too many entries (at most {max}).",
-        "err.email": "Enter a valid email address, like name@example.org.",
-        "err.control": "This contains characters that cannot be used here (control characters "
-                       "or, in a one-line field, a line break).",
-        "err.models": "Choose at least one model.",
-        "err.models_closed": "One of the chosen models no longer accepts requests.",
-        "err.kind": "Choose objection or erasure.",
-        "err.rate": "Too many requests from here. Please wait a while and try again.",
-        "sent.title": "Check your email",
-        "sent.body": "We have sent a confirmation link to the address you gave. Open it within "
-                     "{days} days to send your request to the provider. If it does not arrive, "
-                     "check your spam folder.",
-        "confirm.title": "Confirm your request",
-        "confirm.body": "Press the button to confirm your email address and send your request.",
-        "confirm.button": "Confirm my request",
-        "confirmed.title": "Your request is confirmed",
-        "confirmed.body": "We have emailed you a receipt. Keep it: its link lets you follow your "
-                          "request.",
-        "confirmed.duplicate": "You already have a request open for this model: {ref}. We "
-                               "linked this one to it.",
-        "confirmed.follow": "Follow request {ref}",
-        "status.title": "Request {ref}",
-        "status.kind": "Kind",
-        "status.models": "Models",
-        "status.state": "Current state",
-        "status.received": "Received",
-        "status.due": "The provider must answer by",
-        "status.timeline": "What has happened",
-        "status.question": "The provider needs more information",
-        "status.answer": "Your answer",
-        "status.answer_button": "Send my answer",
-        "status.withdraw": "Withdraw my request",
-        "status.withdraw_confirm": "I want to withdraw this request",
-        "status.complaint": "If you disagree with this decision, you have the right to lodge a "
-                            "complaint with a supervisory authority (for example the CNIL in "
-                            "France) and to seek a judicial remedy.",
-        "kind.objection": "Objection (Article 21)",
-        "kind.erasure": "Erasure (Article 17)",
-        "state.pending_verification": "Waiting for email confirmation",
-        "state.open": "Received, waiting for review",
-        "state.in_review": "Under review",
-        "state.awaiting_subject": "More information needed from you",
-        "state.accepted": "Accepted",
-        "state.rejected": "Rejected",
-        "state.in_remediation": "The model is being fixed",
-        "state.remediated": "A fixed version of the model has been released",
-        "state.closed": "Closed",
-        "state.withdrawn": "Withdrawn",
-        "state.expired": "Expired (never confirmed)",
-        "state.duplicate": "Linked to an earlier request",
-        "step.case.received": "We received your request.",
-        "step.case.confirmed": "You confirmed your email address; the request went to the provider.",
-        "step.case.duplicate": "This request was linked to your earlier request.",
-        "step.case.in_review": "The provider started reviewing your request.",
-        "step.case.awaiting_subject": "The provider asked you for more information.",
-        "step.case.subject_answered": "You answered the provider's question.",
-        "step.case.accepted": "Your request was accepted.",
-        "step.case.rejected": "Your request was rejected.",
-        "step.case.in_remediation": "The provider is fixing the model.",
-        "step.case.remediated": "A fixed version of the model was released.",
-        "step.case.reopened": "The fix did not fully work; the provider is fixing the model again.",
-        "step.case.closed": "Your request was closed.",
-        "step.case.withdrawn": "You withdrew your request.",
-        "step.case.expired": "The request expired because it was never confirmed.",
-        "step.case.extended": "The provider extended the deadline.",
-        "step.case.review_resumed": "The provider resumed reviewing your request.",
-        "step.case.remediation_stopped": "The fix of the model stopped; the provider will plan "
-                                         "it again.",
-        "step.case.partly_remediated": "One of the models was fixed; the others are still to "
-                                       "be fixed.",
-        "status.decision": "The provider's decision",
-        "status.explanation": "The provider's explanation:",
-        "status.extension": "The provider extended the deadline by {months} month(s). Reason "
-                            "given:",
-        "status.fixed": "Versions of the model released without your data",
-        "status.closed": "Your request was closed on {date}.",
-        "decision.accepted": "Your request was accepted. The provider will fix the model and "
-                             "tell you when a version without your data is released.",
-        "decision.rejected": "Your request was rejected.",
-        "ground.art17_3_exception": "Reason: an exception to the right to erasure applies (GDPR "
-                                    "Article 17(3), for example freedom of expression or a "
-                                    "legal obligation).",
-        "ground.art21_1_compelling_grounds": "Reason: the provider has compelling legitimate "
-                                             "grounds which override your interests, rights and "
-                                             "freedoms (GDPR Article 21(1)).",
-        "ground.manifestly_unfounded_or_excessive": "Reason: the request is manifestly "
-                                                    "unfounded or excessive (GDPR Article "
-                                                    "12(5)).",
-        "ground.cannot_identify": "Reason: the provider cannot identify you in the data of the "
-                                  "model (GDPR Articles 11(2) and 12(2)).",
-        "step.other": "The request was updated.",
-        "link.invalid": "This link is not valid. Check that you copied all of it.",
-        "link.used": "This request is already confirmed. The link to follow it is in your receipt email.",
-        "link.expired": "This link has expired. Please file your request again.",
-    },
-    "fr": {
-        "switch_to": "English",
-        "form.title": "Exercer vos droits sur un modèle d'IA",
-        "form.intro": "Si un modèle d'IA publié peut contenir ou reproduire des données "
-                      "personnelles vous concernant, vous pouvez vous opposer à leur traitement "
-                      "(article 21 du RGPD) ou en demander l'effacement (article 17). Le "
-                      "fournisseur doit vous répondre dans un délai d'un mois.",
-        "form.errors_summary": "Veuillez corriger les champs signalés.",
-        "form.models": "Quels modèles ?",
-        "form.models_hint": "Choisissez-en un ou plusieurs.",
-        "form.kind": "Que demandez-vous ?",
-        "form.kind.objection": "Opposition (article 21) : cesser de traiter mes données dans le modèle",
-        "form.kind.erasure": "Effacement (article 17) : retirer mes données du modèle",
-        "form.name": "Votre nom",
-        "form.email": "Votre adresse e-mail",
-        "form.email_hint": "Nous vous envoyons un lien pour la confirmer. Votre demande n'est "
-                           "transmise qu'ensuite.",
-        "form.description": "Quelles données personnelles vous concernant sont en cause ?",
-        "form.description_hint": "Décrivez les données et leur origine possible. 5000 caractères au plus.",
-        "form.identifiers": "Autres noms ou adresses web où les données sont apparues (facultatif)",
-        "form.identifiers_hint": "Un par ligne, 20 au plus.",
-        "form.probe_prompts": "Requêtes qui font révéler les données au modèle (facultatif)",
-        "form.probe_prompts_hint": "Une par ligne, 10 au plus. Par exemple : « Où habite Jeanne Dupont ? »",
-        "form.submit": "Envoyer ma demande",
-        "form.no_models": "Aucun modèle n'accepte de demandes pour le moment.",
-        "err.required": "Ce champ est obligatoire.",
-        "err.too_long": "C'est trop long ({max} caractères au plus).",
-        "err.too_many": "Trop d'entrées ({max} au plus).",
-        "err.email": "Saisissez une adresse e-mail valide, comme nom@exemple.fr.",
-        "err.control": "Ce texte contient des caractères qui ne peuvent pas être utilisés ici "
-                       "(caractères de contrôle ou, dans un champ d'une ligne, un saut de ligne).",
-        "err.models": "Choisissez au moins un modèle.",
-        "err.models_closed": "L'un des modèles choisis n'accepte plus de demandes.",
-        "err.kind": "Choisissez opposition ou effacement.",
-        "err.rate": "Trop de demandes depuis cet endroit. Veuillez patienter puis réessayer.",
-        "sent.title": "Consultez vos e-mails",
-        "sent.body": "Nous avons envoyé un lien de confirmation à l'adresse indiquée. Ouvrez-le "
-                     "dans les {days} jours pour transmettre votre demande au fournisseur. S'il "
-                     "n'arrive pas, vérifiez vos courriers indésirables.",
-        "confirm.title": "Confirmez votre demande",
-        "confirm.body": "Appuyez sur le bouton pour confirmer votre adresse e-mail et transmettre "
-                        "votre demande.",
-        "confirm.button": "Confirmer ma demande",
-        "confirmed.title": "Votre demande est confirmée",
-        "confirmed.body": "Nous vous avons envoyé un accusé de réception par e-mail. Gardez-le : "
-                          "son lien vous permet de suivre votre demande.",
-        "confirmed.duplicate": "Vous avez déjà une demande en cours pour ce modèle : {ref}. "
-                               "Nous y avons rattaché celle-ci.",
-        "confirmed.follow": "Suivre la demande {ref}",
-        "status.title": "Demande {ref}",
-        "status.kind": "Type",
-        "status.models": "Modèles",
-        "status.state": "État actuel",
-        "status.received": "Reçue le",
-        "status.due": "Le fournisseur doit répondre avant le",
-        "status.timeline": "Historique",
-        "status.question": "Le fournisseur a besoin de précisions",
-        "status.answer": "Votre réponse",
-        "status.answer_button": "Envoyer ma réponse",
-        "status.withdraw": "Retirer ma demande",
-        "status.withdraw_confirm": "Je souhaite retirer cette demande",
-        "status.complaint": "Si vous contestez cette décision, vous avez le droit d'introduire "
-                            "une réclamation auprès d'une autorité de contrôle (par exemple la "
-                            "CNIL en France) et de former un recours juridictionnel.",
-        "kind.objection": "Opposition (article 21)",
-        "kind.erasure": "Effacement (article 17)",
-        "state.pending_verification": "En attente de confirmation de l'e-mail",
-        "state.open": "Reçue, en attente d'examen",
-        "state.in_review": "En cours d'examen",
-        "state.awaiting_subject": "Précisions attendues de votre part",
-        "state.accepted": "Acceptée",
-        "state.rejected": "Refusée",
-        "state.in_remediation": "Le modèle est en cours de correction",
-        "state.remediated": "Une version corrigée du modèle a été publiée",
-        "state.closed": "Clôturée",
-        "state.withdrawn": "Retirée",
-        "state.expired": "Expirée (jamais confirmée)",
-        "state.duplicate": "Rattachée à une demande antérieure",
-        "step.case.received": "Nous avons reçu votre demande.",
-        "step.case.confirmed": "Vous avez confirmé votre adresse e-mail ; la demande a été "
-                               "transmise au fournisseur.",
-        "step.case.duplicate": "Cette demande a été rattachée à votre demande antérieure.",
-        "step.case.in_review": "Le fournisseur a commencé l'examen de votre demande.",
-        "step.case.awaiting_subject": "Le fournisseur vous a demandé des précisions.",
-        "step.case.subject_answered": "Vous avez répondu à la question du fournisseur.",
-        "step.case.accepted": "Votre demande a été acceptée.",
-        "step.case.rejected": "Votre demande a été refusée.",
-        "step.case.in_remediation": "Le fournisseur corrige le modèle.",
-        "step.case.remediated": "Une version corrigée du modèle a été publiée.",
-        "step.case.reopened": "La correction n'a pas entièrement suffi ; le fournisseur corrige "
-                              "à nouveau le modèle.",
-        "step.case.closed": "Votre demande a été clôturée.",
-        "step.case.withdrawn": "Vous avez retiré votre demande.",
-        "step.case.expired": "La demande a expiré faute de confirmation.",
-        "step.case.extended": "Le fournisseur a prolongé le délai de réponse.",
-        "step.case.review_resumed": "Le fournisseur a repris l'examen de votre demande.",
-        "step.case.remediation_stopped": "La correction du modèle s'est interrompue ; le "
-                                         "fournisseur la planifiera à nouveau.",
-        "step.case.partly_remediated": "L'un des modèles a été corrigé ; les autres restent à "
-                                       "corriger.",
-        "status.decision": "La décision du fournisseur",
-        "status.explanation": "L'explication du fournisseur :",
-        "status.extension": "Le fournisseur a prolongé le délai de {months} mois. Motif "
-                            "indiqué :",
-        "status.fixed": "Versions du modèle publiées sans vos données",
-        "status.closed": "Votre demande a été clôturée le {date}.",
-        "decision.accepted": "Votre demande a été acceptée. Le fournisseur va corriger le "
-                             "modèle et vous informera de la publication d'une version sans "
-                             "vos données.",
-        "decision.rejected": "Votre demande a été refusée.",
-        "ground.art17_3_exception": "Motif : une exception au droit à l'effacement s'applique "
-                                    "(article 17, paragraphe 3, du RGPD, par exemple la liberté "
-                                    "d'expression ou une obligation légale).",
-        "ground.art21_1_compelling_grounds": "Motif : le fournisseur a des motifs légitimes et "
-                                             "impérieux qui prévalent sur vos intérêts, droits "
-                                             "et libertés (article 21, paragraphe 1, du RGPD).",
-        "ground.manifestly_unfounded_or_excessive": "Motif : la demande est manifestement "
-                                                    "infondée ou excessive (article 12, "
-                                                    "paragraphe 5, du RGPD).",
-        "ground.cannot_identify": "Motif : le fournisseur n'est pas en mesure de vous identifier "
-                                  "dans les données du modèle (articles 11, paragraphe 2, et 12, "
-                                  "paragraphe 2, du RGPD).",
-        "step.other": "La demande a été mise à jour.",
-        "link.invalid": "Ce lien n'est pas valide. Vérifiez que vous l'avez copié en entier.",
-        "link.used": "Cette demande est déjà confirmée. Le lien pour la suivre figure dans votre "
-                     "accusé de réception.",
-        "link.expired": "Ce lien a expiré. Veuillez déposer à nouveau votre demande.",
-    },
-}
+
+def _discover() -> tuple[str, ...]:
+    found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/messages.po"))
+    return ("en", *(lang for lang in found if lang != "en"))
 
 
-# Re-users bound and known (issue 14): the public model page and update clauses.
-MESSAGES["en"].update({
-    "model.provider": "Provider",
-    "model.licence": "Licence (SPDX)",
-    "model.no_licence": "Not stated",
-    "model.homepage": "Home page",
-    "model.derived_from": "Derived from",
-    "model.published_elsewhere": "Published outside Rights Relay and declared by a re-user.",
-    "model.gated": "Downloads require registration: follow the model, confirm your address, "
-                   "then obtain a short-lived access grant. Every grant is recorded.",
-    "model.open_download": "Downloads do not require registration.",
-    "model.versions": "Versions",
-    "model.version": "Version",
-    "model.revision": "Revision",
-    "model.status": "Status",
-    "model.released": "Released",
-    "model.status.current": "current",
-    "model.status.superseded": "superseded: replace your copies",
-    "model.status.withdrawn": "withdrawn: delete your copies",
-    "model.no_versions": "No version is registered yet.",
-    "model.follow": "Follow this model (webhooks, emails)",
-    "model.feeds": "Feeds",
-    "model.file_request": "File a data-protection request about this model",
-    "clause.title": "Update clause",
-    "clause.intro": "Re-users of this model undertake to take into account the provider's "
-                    "updates, in particular the fixes made after data-protection requests, and "
-                    "to pass this obligation on to their own re-users.",
-    "clause.version": "Version {version}, published {date}",
-    "clause.read": "Read the clause",
-    "clause.external": "The provider's page for this clause",
-    "clause.none": "The provider has not published an update clause for this model.",
-    "clause.other_language": "In French",
-})
-MESSAGES["fr"].update({
-    "model.provider": "Fournisseur",
-    "model.licence": "Licence (SPDX)",
-    "model.no_licence": "Non précisée",
-    "model.homepage": "Page d'accueil",
-    "model.derived_from": "Dérivé de",
-    "model.published_elsewhere": "Publié hors de Rights Relay et déclaré par un réutilisateur.",
-    "model.gated": "Le téléchargement demande une inscription : suivez le modèle, confirmez "
-                   "votre adresse, puis obtenez une autorisation d'accès de courte durée. "
-                   "Chaque autorisation est enregistrée.",
-    "model.open_download": "Le téléchargement ne demande pas d'inscription.",
-    "model.versions": "Versions",
-    "model.version": "Version",
-    "model.revision": "Révision",
-    "model.status": "État",
-    "model.released": "Publiée le",
-    "model.status.current": "actuelle",
-    "model.status.superseded": "remplacée : remplacez vos copies",
-    "model.status.withdrawn": "retirée : supprimez vos copies",
-    "model.no_versions": "Aucune version n'est encore enregistrée.",
-    "model.follow": "Suivre ce modèle (webhooks, e-mails)",
-    "model.feeds": "Flux",
-    "model.file_request": "Déposer une demande relative à vos données sur ce modèle",
-    "clause.title": "Clause de mise à jour",
-    "clause.intro": "Les réutilisateurs de ce modèle s'engagent à tenir compte de ses mises à "
-                    "jour, notamment des correctifs faits à la suite de demandes relatives aux "
-                    "données personnelles, et à transmettre cette obligation à leurs propres "
-                    "réutilisateurs.",
-    "clause.version": "Version {version}, publiée le {date}",
-    "clause.read": "Lire la clause",
-    "clause.external": "La page du fournisseur pour cette clause",
-    "clause.none": "Le fournisseur n'a pas publié de clause de mise à jour pour ce modèle.",
-    "clause.other_language": "En anglais",
-})
+LANGUAGES = _discover()
+# Each language's name in itself, for the language switch.
+NATIVE_NAMES = {lang: (Locale.parse(lang).get_display_name(lang) or lang).capitalize()
+                for lang in LANGUAGES}
+
+# Not used for new texts: other branches may still add entries here while the catalogs land;
+# they are served as a last resort and tests/test_catalogs.py fails until
+# `python -m app.i18n_catalogs import-dict` moves them into the .po files.
+MESSAGES: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
 
 
-# Workspace (issue 11): the subject's status and confirmation pages.
-MESSAGES["en"].update({
-    "status.answered": "Thank you: your answer was sent to the provider. They will continue "
-                       "reviewing your request.",
-    "status.exchange": "Your exchange with the provider",
-    "status.exchange.question": "The provider asked",
-    "status.exchange.answer": "You answered",
-    "status.final.closed": "This request is closed. The provider will take no further action "
-                           "on it.",
-    "status.final.withdrawn": "You withdrew this request. It is closed and the provider will "
-                              "take no further action on it.",
-    "status.final.duplicate": "This request is closed because it repeats an earlier request "
-                              "of yours, which the provider is handling.",
-    "status.final.expired": "This request is closed: its email address was never confirmed.",
-    "confirmed.due": "The provider must answer by {date}.",
-})
-MESSAGES["fr"].update({
-    "status.answered": "Merci : votre réponse a été transmise au fournisseur. Il poursuit "
-                       "l'examen de votre demande.",
-    "status.exchange": "Vos échanges avec le fournisseur",
-    "status.exchange.question": "Le fournisseur a demandé",
-    "status.exchange.answer": "Vous avez répondu",
-    "status.final.closed": "Cette demande est clôturée. Le fournisseur n'y donnera plus suite.",
-    "status.final.withdrawn": "Vous avez retiré cette demande. Elle est clôturée et le "
-                              "fournisseur n'y donnera plus suite.",
-    "status.final.duplicate": "Cette demande est clôturée car elle reprend une demande "
-                              "antérieure de votre part, que le fournisseur traite.",
-    "status.final.expired": "Cette demande est clôturée : son adresse e-mail n'a jamais été "
-                            "confirmée.",
-    "confirmed.due": "Le fournisseur doit répondre avant le {date}.",
-})
+@cache
+def catalog(lang: str) -> Translations:
+    lang = lang if lang in LANGUAGES else "en"
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    mo = po.with_suffix(".mo")
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        with mo.open("rb") as fp:
+            translations = Translations(fp)
+    else:
+        with po.open("rb") as fp:
+            parsed = read_po(fp, locale=lang)
+        buffer = BytesIO()
+        write_mo(buffer, parsed)  # untranslated entries are left out: the fallback answers
+        buffer.seek(0)
+        translations = Translations(buffer)
+    if lang != "en":
+        translations.add_fallback(catalog("en"))
+    return translations
+
+
+def has_message(key: str) -> bool:
+    """Whether the English catalog (or the legacy dictionary) knows this key."""
+    return key in catalog("en")._catalog or key in MESSAGES.get("en", {})
 
 
 def translate(lang: str, key: str, **values: object) -> str:
-    text = MESSAGES.get(lang, MESSAGES["en"]).get(key) or MESSAGES["en"].get(key) or key
+    """A key-style message with `{name}` placeholders."""
+    text = catalog(lang).gettext(key)
+    if text == key:
+        text = MESSAGES.get(lang, {}).get(key) or MESSAGES.get("en", {}).get(key) or key
     return text.format(**values) if values else text
+
+
+# --- the language of what is being rendered ---------------------------------------------------
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("rr_language", default="en")
+
+
+@contextlib.contextmanager
+def use_language(lang: str) -> Iterator[str]:
+    """Renders inside this block (pages, emails) speak `lang`."""
+    lang = lang if lang in LANGUAGES else "en"
+    token = _current.set(lang)
+    try:
+        yield lang
+    finally:
+        _current.reset(token)
+
+
+def set_language(lang: str) -> None:
+    """For the rest of this request (a signed-in user's or a re-user's preference): the
+    middleware below resets it when the request ends."""
+    if lang in LANGUAGES:
+        _current.set(lang)
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+def gettext(message: str) -> str:
+    return catalog(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return catalog(_current.get()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return str(catalog(_current.get()).pgettext(context, message))
+
+
+def npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return catalog(_current.get()).npgettext(context, singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is made (a dictionary, an exception shown on a
+    page); it is translated where it is shown (`gettext(...)`, the `tr` filter)."""
+    return message
+
+
+def lazy_t(key: str, **values: object) -> str:
+    return translate(_current.get(), key, **values)
+
+
+# --- dates and numbers in the reader's language -----------------------------------------------
+
+
+def format_date(value: date | datetime | None, fmt: str = "long") -> str:
+    """"3 January 2027" / "3 janvier 2027"."""
+    if value is None:
+        return "—"
+    return dates.format_date(value, fmt, locale=_current.get())
+
+
+def format_datetime(value: datetime | None, fmt: str = "long") -> str:
+    """"3 January 2027, 14:05 UTC": the stored times are UTC."""
+    if value is None:
+        return "—"
+    lang = _current.get()
+    time = dates.format_time(value, "HH:mm", locale=lang)
+    return f"{dates.format_date(value, fmt, locale=lang)}, {time} UTC"
+
+
+def format_number(value: float | int | None) -> str:
+    if value is None:
+        return "—"
+    return numbers.format_decimal(value, locale=_current.get())
+
+
+def format_percent(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return numbers.format_percent(value, locale=_current.get())
+
+
+def install(env: Any) -> None:
+    """Give a Jinja environment `_`/`gettext`/`ngettext` (newstyle: `_("Hi %(name)s", name=x)`,
+    autoescaped) and the date and number filters, all following `use_language`."""
+    env.add_extension("jinja2.ext.i18n")
+    # A `{% trans %}` block's line breaks and indentation are not part of its msgid.
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext,
+                                  npgettext=npgettext)
+    env.filters.update(tr=gettext, format_date=format_date, format_datetime=format_datetime,
+                       format_number=format_number, format_percent=format_percent)
+    env.globals.update(LANGUAGES=LANGUAGES, NATIVE_NAMES=NATIVE_NAMES)
+
+
+# --- negotiation ------------------------------------------------------------------------------
+
+
+def from_header(header: str) -> str | None:
+    """The best of our languages in an Accept-Language header, or None."""
+    best, best_q = None, 0.0
+    for part in header.split(",")[:50]:
+        tag, _, params = part.strip().partition(";")
+        lang = tag.strip().lower()[:2]
+        params = params.strip()
+        try:
+            q = float(params[2:]) if params.startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        if lang in LANGUAGES and q > best_q:
+            best, best_q = lang, q
+    return best
 
 
 def negotiate(request: Request, default: str | None = None) -> str:
@@ -373,14 +207,35 @@ def negotiate(request: Request, default: str | None = None) -> str:
         return explicit
     if default in LANGUAGES:
         return default
-    best, best_q = "en", -1.0
-    for part in request.headers.get("accept-language", "").split(","):
-        tag, _, params = part.strip().partition(";")
-        lang = tag.strip().lower()[:2]
+    return from_header(request.headers.get("accept-language", "")) or "en"
+
+
+class LanguageMiddleware:
+    """Every request starts in the browser's language, so that flash messages and error pages
+    made before a page is rendered are translated too; pages that know better (a signed-in
+    user's preference, a subject's case) set it again."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _current.set(negotiate(Request(scope)))
         try:
-            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
-        except ValueError:
-            q = 0.0
-        if lang in LANGUAGES and q > best_q:
-            best, best_q = lang, q
-    return best
+            await self.app(scope, receive, send)
+        finally:
+            _current.reset(token)
+
+
+def _supported(value: str) -> str:
+    if value not in LANGUAGES:
+        raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+    return value
+
+
+# A language code of the API (staff users, subscribers): one of the catalogs' languages.
+Language = Annotated[str, Field(min_length=2, max_length=8, json_schema_extra={
+    "enum": list(LANGUAGES)}, description="language of pages and emails"),
+    AfterValidator(_supported)]

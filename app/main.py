@@ -33,6 +33,7 @@ from app.delivery.ssrf import SystemResolver
 from app.delivery.worker import DeliveryWorker
 from app.errors import ErrorRead, install_error_handlers
 from app.feeds.router import router as feeds_router
+from app.i18n import LanguageMiddleware
 from app.jobs.registry import background_jobs
 from app.jobs.scheduler import make_scheduler
 from app.licensing.router import me as clauses_me_router
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TrustedHostMiddleware,
                        hosts=allowed_hosts(settings.public_base_url, settings.allowed_hosts))
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(LanguageMiddleware)
 
     app.include_router(ops_router)
     app.include_router(auth_router, responses={401: {"model": ErrorRead},

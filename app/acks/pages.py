@@ -13,6 +13,7 @@ from app.db import Session
 from app.errors import Conflict, NotFound
 from app.events.models import Event
 from app.feeds.service import event_read, events_query, summarise
+from app.i18n import N_, set_language
 from app.requests.deps import CurrentSettings, limit_token_use
 from app.subscribers.models import Subscriber
 from app.web.templating import render, verify_csrf
@@ -27,7 +28,8 @@ async def _context(request: Request, session: Session, settings: CurrentSettings
     subscriber = await session.get(Subscriber, parsed[1]) if parsed else None
     event = await session.scalar(select(Event).where(Event.id == parsed[0])) if parsed else None
     if event is None or subscriber is None or subscriber.verified_at is None:
-        raise NotFound("This acknowledgement link is not valid.")
+        raise NotFound(N_("This acknowledgement link is not valid."))
+    set_language(subscriber.language)  # the page speaks the re-user's language
     return event, subscriber
 
 
@@ -59,7 +61,7 @@ async def ack_submit(request: Request, token: str, session: Session,
     outcome = form.get("outcome")
     if outcome not in {o.value for o in AckOutcome}:
         return await _page(request, session, event, subscriber, token,
-                           "Choose what you did with your copies.", 422)
+                           N_("Choose what you did with your copies."), 422)
     try:
         await service.acknowledge(session, event.id, subscriber, AckOutcome(str(outcome)),
                                   via="link")

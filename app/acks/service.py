@@ -24,6 +24,7 @@ from app.emails import service as emails
 from app.errors import Conflict, NotFound
 from app.events.models import Event, RequiredAction
 from app.feeds.service import summarise
+from app.i18n import use_language
 from app.models_registry.models import Model
 from app.subscribers.models import Subscriber, Subscription
 from app.subscribers.service import contact_email
@@ -178,17 +179,18 @@ async def remind_due(sessionmaker: async_sessionmaker[AsyncSession], settings: S
                 await session.commit()  # the fix's last event carries the one reminder
                 continue
             view = event_read((await session.execute(events_query().where(Event.id == event.id))).one())
-            summary = summarise(view)
             state = await status(session, event)
             for party in state.pending:
                 subscriber = await session.get(Subscriber, party.subscriber_id)
                 assert subscriber is not None
+                with use_language(subscriber.language):
+                    summary = summarise(view)
                 email = contact_email(keyring, subscriber)
                 if email is None:  # left since: nobody to remind
                     continue
                 await emails.enqueue(
                     session, keyring, to=email, kind="ack_reminder",
-                    lang="en", context={"name": subscriber.name, "title": summary.title,
+                    lang=subscriber.language, context={"name": subscriber.name, "title": summary.title,
                                         "text": summary.text, "deadline_at": event.action_deadline_at,
                                         "link": ack_url(settings, event.id, subscriber.id)})
             marker = await session.get(AckReminder, event.id)

@@ -44,6 +44,8 @@ class User(IdMixin, TimestampMixin, Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Of the dashboard and of the emails this user receives (app/i18n.py LANGUAGES).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     last_login_at: Mapped[datetime | None]
     # TOTP (app/auth/two_factor.py): the secret sealed with the keyring; set while enrolling,
     # in force once `totp_enabled_at` is. The last time step used, so a code works only once.

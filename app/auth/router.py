@@ -14,6 +14,7 @@ from app.auth.schemas import (
     OrganizationRead,
     UserCreate,
     UserRead,
+    UserUpdate,
     WhoAmI,
 )
 from app.db import Session
@@ -55,10 +56,20 @@ async def revoke_api_key(key_id: uuid.UUID, session: Session,
              status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorRead}})
 async def create_user(body: UserCreate, session: Session, principal: AdminPrincipal) -> UserRead:
     user = await service.create_user(session, org_id=principal.org_id, email=body.email,
-                                     name=body.name, role=Role(body.role), password=body.password)
+                                     name=body.name, role=Role(body.role), password=body.password,
+                                     language=body.language)
     return UserRead.model_validate(user)
 
 
 @router.get("/users", name="list_users", response_model=list[UserRead])
 async def list_users(session: Session, principal: AdminPrincipal) -> list[UserRead]:
     return [UserRead.model_validate(u) for u in await service.list_users(session, principal.org_id)]
+
+
+@router.patch("/users/{user_id}", name="update_user", response_model=UserRead,
+              responses={404: {"model": ErrorRead}})
+async def update_user(user_id: uuid.UUID, body: UserUpdate, session: Session,
+                      principal: AdminPrincipal) -> UserRead:
+    """Set a staff user's language: their dashboard pages and the emails they receive."""
+    user = await service.set_user_language(session, principal.org_id, user_id, body.language)
+    return UserRead.model_validate(user)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.auth.models import Role
+from app.i18n import Language
 from app.text import OneLine
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
@@ -62,6 +63,11 @@ class UserCreate(BaseModel):
     name: Name
     role: Literal[Role.admin, Role.reviewer] = Role.reviewer
     password: str = Field(min_length=10, max_length=200)
+    language: Language = "en"
+
+
+class UserUpdate(BaseModel):
+    language: Language
 
 
 class UserRead(BaseModel):
@@ -72,5 +78,6 @@ class UserRead(BaseModel):
     name: str
     role: Role
     is_active: bool
+    language: str
     created_at: datetime
     last_login_at: datetime | None

@@ -36,6 +36,7 @@ class Principal:
     kind: str  # "api_key" | "user"
     actor_id: uuid.UUID
     label: str
+    language: str = "en"  # a signed-in user's preference; API keys read English
 
     @property
     def actor(self) -> str:
@@ -72,16 +73,29 @@ async def get_org_by_slug(session: AsyncSession, slug: str) -> Organization:
 
 
 async def create_user(
-    session: AsyncSession, *, org_id: uuid.UUID, email: str, name: str, role: Role, password: str
+    session: AsyncSession, *, org_id: uuid.UUID, email: str, name: str, role: Role, password: str,
+    language: str = "en",
 ) -> User:
     if role not in USER_ROLES:
         raise Conflict("staff users are admins or reviewers; use an API key for pipelines")
     email = email.strip().lower()
     if await session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("a user with this email exists")
-    user = User(org_id=org_id, email=email, name=name, role=role,
+    user = User(org_id=org_id, email=email, name=name, role=role, language=language,
                 password_hash=_hasher.hash(password))
     session.add(user)
+    await session.flush()
+    return user
+
+
+async def set_user_language(session: AsyncSession, org_id: uuid.UUID, user_id: uuid.UUID,
+                            language: str) -> User:
+    """The language of the user's dashboard and emails (an admin's API, or the user's own
+    security page)."""
+    user = await session.get(User, user_id)
+    if user is None or user.org_id != org_id:
+        raise NotFound("no such user")
+    user.language = language
     await session.flush()
     return user
 
@@ -148,7 +162,7 @@ async def principal_for_web_session(session: AsyncSession, token: str,
         return None
     _, user = found
     return Principal(org_id=user.org_id, role=Role(user.role), kind="user",
-                     actor_id=user.id, label=user.email)
+                     actor_id=user.id, label=user.email, language=user.language)
 
 
 async def end_web_session(session: AsyncSession, token: str) -> None:

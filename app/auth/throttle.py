@@ -11,6 +11,7 @@ import logging
 import math
 from datetime import timedelta
 
+from babel.dates import format_timedelta
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -20,6 +21,7 @@ from app.auth.models import SignInFailure, SignInThrottle, User
 from app.config import Settings
 from app.db import utcnow
 from app.errors import TooManyRequests
+from app.i18n import current_language, gettext
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,10 @@ def _key(settings: Settings, scope: str, value: str) -> str:
 
 def _human(seconds: int) -> str:
     if seconds < 90:
-        return f"{seconds} seconds"
-    return f"{math.ceil(seconds / 60)} minutes"
+        return format_timedelta(timedelta(seconds=seconds), threshold=2,
+                                locale=current_language())
+    return format_timedelta(timedelta(minutes=math.ceil(seconds / 60)), threshold=2,
+                            locale=current_language())
 
 
 async def check(session: AsyncSession, settings: Settings, email: str, address: str) -> None:
@@ -57,10 +61,13 @@ async def check(session: AsyncSession, settings: Settings, email: str, address: 
         row = await session.get(SignInThrottle, _key(settings, scope, value))
         if row is not None and row.blocked_until is not None and row.blocked_until > now:
             seconds = max(1, math.ceil((row.blocked_until - now).total_seconds()))
-            whom = "this account" if scope == "account" else "your network address"
-            raise TooManyRequests(
-                f"Too many failed sign-ins for {whom}. Please wait {_human(seconds)} before "
-                "trying again.", headers={"Retry-After": str(seconds)})
+            # Only the sign-in pages check this: the message is in the reader's language.
+            message = (gettext("Too many failed sign-ins for this account. Please wait "
+                               "%(time)s before trying again.") if scope == "account" else
+                       gettext("Too many failed sign-ins from your network address. Please "
+                               "wait %(time)s before trying again."))
+            raise TooManyRequests(message % {"time": _human(seconds)},
+                                  headers={"Retry-After": str(seconds)})
 
 
 async def record_failure(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,

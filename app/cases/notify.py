@@ -55,7 +55,7 @@ async def tell_staff(
     ids = []
     for user in users:
         email = await emails.enqueue(
-            session, keyring, to=user.email, kind=kind, lang="en",
+            session, keyring, to=user.email, kind=kind, lang=user.language,
             context={"reference": case.reference, "name": user.name, **context},
             case_id=case.id, org_id=case.org_id)
         ids.append(email.id)

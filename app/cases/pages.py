@@ -41,6 +41,7 @@ from app.cases.service import (
 from app.cases.timeline import action_words, actor_words
 from app.db import Session, utcnow
 from app.errors import BadRequest, DomainError
+from app.i18n import N_
 from app.models_registry import service as registry
 from app.models_registry.schemas import MODEL_ID_PATTERN
 from app.pagination import PageParams
@@ -51,19 +52,22 @@ from app.web.templating import render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 
+# Marked here, translated where shown (the `tr` filter).
 NOTICES = {
-    "review": "Review started.", "assigned": "Assignment saved.",
-    "asked": "The question was sent: the subject is emailed and answers on their status page.",
-    "decided": "Decision recorded; the subject is emailed.",
-    "extended": "Deadline extended; the subject is emailed the new date and the reason.",
-    "duplicate": "Marked as a duplicate.", "closed": "Case closed; the subject is emailed.",
+    "review": N_("Review started."), "assigned": N_("Assignment saved."),
+    "asked": N_("The question was sent: the subject is emailed and answers on their status "
+                "page."),
+    "decided": N_("Decision recorded; the subject is emailed."),
+    "extended": N_("Deadline extended; the subject is emailed the new date and the reason."),
+    "duplicate": N_("Marked as a duplicate."),
+    "closed": N_("Case closed; the subject is emailed."),
 }
 GROUNDS = {
-    RejectionGround.art17_3_exception: "Art. 17(3) exception (erasure requests)",
-    RejectionGround.art21_1_compelling_grounds: "Art. 21(1) compelling legitimate grounds",
-    RejectionGround.manifestly_unfounded_or_excessive: "Manifestly unfounded or excessive "
-                                                       "(Art. 12(5))",
-    RejectionGround.cannot_identify: "Cannot identify the person (Art. 11(2), 12(2))",
+    RejectionGround.art17_3_exception: N_("Art. 17(3) exception (erasure requests)"),
+    RejectionGround.art21_1_compelling_grounds: N_("Art. 21(1) compelling legitimate grounds"),
+    RejectionGround.manifestly_unfounded_or_excessive: N_("Manifestly unfounded or excessive "
+                                                          "(Art. 12(5))"),
+    RejectionGround.cannot_identify: N_("Cannot identify the person (Art. 11(2), 12(2))"),
 }
 
 
@@ -114,16 +118,16 @@ def _filters(request: Request) -> tuple[CaseFilters, dict[str, str]]:
             due_soon=True if chosen.get("due_soon") == "yes" else None,
             order="-due_at" if chosen.get("order") == "-due_at" else "due_at")
     except ValueError:
-        raise BadRequest("That filter is not valid. Please choose from the lists.") from None
+        raise BadRequest(N_("That filter is not valid. Please choose from the lists.")) from None
     model, assignee = chosen.get("model"), chosen.get("assignee")
     if model and not re.fullmatch(MODEL_ID_PATTERN, model):
-        raise BadRequest("That model is not valid. Please choose from the list.")
+        raise BadRequest(N_("That model is not valid. Please choose from the list."))
     if assignee and (len(assignee) > 320 or has_control_characters(assignee)):
-        raise BadRequest("That assignee is not valid. Please choose from the list.")
+        raise BadRequest(N_("That assignee is not valid. Please choose from the list."))
     reference = chosen.get("reference", "").upper()
     if reference and not re.fullmatch(r"[A-Z0-9-]{1,20}", reference):
-        raise BadRequest("A case reference has only letters, digits and dashes, "
-                         "like RR-7K2Q-M4XD.")
+        raise BadRequest(N_("A case reference has only letters, digits and dashes, "
+                            "like RR-7K2Q-M4XD."))
     f.model, f.assignee, f.reference = model, assignee, reference or None
     return f, chosen
 
@@ -167,10 +171,10 @@ async def queue_bulk(request: Request, session: Session, principal: CurrentUser,
         values |= {"ground": field(form, "ground"), "explanation": field(form, "explanation")}
     if not values["references"]:
         return await _queue_page(request, session, principal,
-                                 error="Select at least one case.", status_code=422)
+                                 error=N_("Select at least one case."), status_code=422)
     if values["action"] not in BULK_ACTIONS:
         return await _queue_page(request, session, principal,
-                                 error="Choose what to do with the selected cases.",
+                                 error=N_("Choose what to do with the selected cases."),
                                  status_code=422)
     try:
         body = BulkBody.model_validate(values)
@@ -293,7 +297,7 @@ async def case_action(request: Request, reference: str, action: str, session: Se
     if action == "export":
         return await _export(session, keyring, principal, reference)
     if action not in DONE:
-        raise BadRequest("Unknown action.")
+        raise BadRequest(N_("Unknown action."))
     await get_case(session, principal.org_id, reference)  # a missing case is a 404 page
     # What was typed comes back into the form, so a mistake costs no retyping.
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
@@ -321,7 +325,7 @@ async def case_action(request: Request, reference: str, action: str, session: Se
 
 async def _export(session: Session, keyring: Any, principal: Any, reference: str) -> Response:
     if not re.fullmatch(REFERENCE_PATTERN, reference):
-        raise BadRequest("Unknown case.")
+        raise BadRequest(N_("Unknown case."))
     case = await get_case(session, principal.org_id, reference)
     record = await export_case(session, keyring, case, Actor.of(principal), utcnow())
     return JSONResponse(record.model_dump(mode="json"), headers={

@@ -19,6 +19,7 @@ from app.cases.models import Case, CaseKind, CaseModel, CaseStatus, Decision
 from app.cases.schemas import REFERENCE_PATTERN, AssigneeRead, CaseRead
 from app.db import UTCDateTime
 from app.errors import BadRequest, NotFound
+from app.i18n import N_
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
 from app.pagination import PageParams, decode_cursor, encode_cursor
@@ -44,14 +45,14 @@ async def get_case(
 ) -> Case:
     """The caller's case; another organisation's case is reported exactly like a missing one."""
     if not re.fullmatch(REFERENCE_PATTERN, reference):
-        raise NotFound("case not found")
+        raise NotFound(N_("case not found"))
     query = select(Case).where(Case.org_id == org_id, Case.reference == reference,
                                Case.status.not_in(NOT_RECEIVED))
     if lock:
         query = query.with_for_update()
     case = await session.scalar(query)
     if case is None:
-        raise NotFound("case not found")
+        raise NotFound(N_("case not found"))
     return case
 
 

@@ -176,7 +176,7 @@ class Recorder:
         if subscriber is not None and email is not None:
             await emails.enqueue(
                 session, self.keyring, to=email,
-                kind="endpoint_disabled", lang="en",
+                kind="endpoint_disabled", lang=subscriber.language,
                 context={"name": subscriber.name, "url": endpoint.url, "reason": why})
         log.warning("webhook endpoint %s disabled: %s", endpoint_id, why)
         await session.flush()

@@ -10,13 +10,17 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import i18n
 from app.crypto import Keyring
 from app.emails.models import OutboundEmail
 
-LANGUAGES = ("en", "fr")
+TEMPLATES = Path(__file__).parent / "templates"
 # Plain-text emails: markup a person typed stays inert text, nothing to escape.
-_env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),  # noqa: S701
+_env = Environment(loader=FileSystemLoader(TEMPLATES),  # noqa: S701
                    undefined=StrictUndefined, keep_trailing_newline=True)
+# `{% trans %}` blocks and `_()` take the recipient's language (i18n.use_language).
+i18n.install(_env)
+_env.globals["t"] = i18n.lazy_t  # key-style messages: t("state." ~ status)
 
 
 @cache
@@ -30,12 +34,23 @@ def _templates(name: str) -> tuple[Template, Template]:
     return _env.from_string(first[len("Subject: "):]), _env.from_string(rest)
 
 
+def _template_name(kind: str, lang: str) -> str:
+    """One template per kind, its texts in the catalogs. An `en/<kind>.txt` + `fr/<kind>.txt`
+    pair (the layout before the catalogs, which a merged branch may still bring) is used until
+    it is converted; tests/test_catalogs.py fails while such a pair exists."""
+    if (TEMPLATES / f"{kind}.txt").exists():
+        return f"{kind}.txt"
+    legacy = TEMPLATES / lang / f"{kind}.txt"
+    return f"{lang}/{kind}.txt" if legacy.exists() else f"en/{kind}.txt"
+
+
 def render(kind: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
-    """Returns (subject, body). The subject is always one line (no header injection)."""
-    lang = lang if lang in LANGUAGES else "en"
-    subject, body = _templates(f"{lang}/{kind}.txt")
-    # split() also breaks on \r, \x85, \u2028...: every line break becomes one space.
-    return " ".join(subject.render(**context).split()), body.render(**context).lstrip("\n")
+    """Returns (subject, body) in `lang`. The subject is always one line (no header
+    injection)."""
+    with i18n.use_language(lang) as lang:
+        subject, body = _templates(_template_name(kind, lang))
+        # split() also breaks on \r, \x85, \u2028...: every line break becomes one space.
+        return " ".join(subject.render(**context).split()), body.render(**context).lstrip("\n")
 
 
 async def enqueue(

@@ -10,6 +10,7 @@ from xml.etree import ElementTree as ET
 from app.db import utcnow
 from app.feeds.schemas import EventRead
 from app.feeds.service import summarise
+from app.i18n import use_language
 
 ATOM = "http://www.w3.org/2005/Atom"
 RR = "https://rights-relay.org/ns/feed/1"  # extension elements: machine-readable fields
@@ -42,7 +43,8 @@ def atom(*, title: str, feed_url: str, base_url: str, items: list[EventRead],
     _sub(author, f"{{{ATOM}}}name", "Rights Relay")
     _sub(feed, f"{{{ATOM}}}generator", "Rights Relay")
     for e in items:
-        s = summarise(e)
+        with use_language("en"):  # a feed is one document for everyone: English
+            s = summarise(e)
         entry = _sub(feed, f"{{{ATOM}}}entry")
         _sub(entry, f"{{{ATOM}}}id", f"urn:uuid:{e.id}")
         _sub(entry, f"{{{ATOM}}}title", s.title)
@@ -71,7 +73,8 @@ def json_feed(*, title: str, feed_url: str, base_url: str, items: list[EventRead
               clause_url: str | None = None) -> bytes:
     out: list[dict[str, Any]] = []
     for e in items:
-        s = summarise(e)
+        with use_language("en"):
+            s = summarise(e)
         out.append({
             "id": str(e.id), "url": f"{base_url}/v1/public/events/{e.id}", "title": s.title,
             "content_text": s.text, "date_published": _stamp(e.occurred_at), "tags": [e.type],

@@ -15,6 +15,7 @@ from app.auth.models import Organization
 from app.errors import NotFound
 from app.events.models import Event
 from app.feeds.schemas import EventRead
+from app.i18n import N_, format_datetime, gettext
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
 
@@ -104,48 +105,57 @@ class Summary:
 
 
 ACTION_TEXT = {
-    "none": "No action needed.",
-    "replace": "Replace your copies of the affected revision with the replacement revision.",
-    "delete": "Delete your copies of the affected revision.",
-    "review": "A model yours derives from was fixed: re-derive or fine-tune your model again "
-              "from the replacement revision.",
+    "none": N_("No action needed."),
+    "replace": N_("Replace your copies of the affected revision with the replacement revision."),
+    "delete": N_("Delete your copies of the affected revision."),
+    "review": N_("A model yours derives from was fixed: re-derive or fine-tune your model again "
+                 "from the replacement revision."),
 }
 
 
 def summarise(e: EventRead) -> Summary:
+    """In the current language (app/i18n.py use_language): the feeds read English, a page its
+    reader's language, an email its recipient's."""
+    _ = gettext
     d = e.data
     affected: list[dict[str, Any]] = []
     replacement: dict[str, Any] | None = None
     if e.type == "model.version.released":
         replacement = d.get("version")
-        what = f"released {d['version']['label']}"
+        what = _("released %(label)s") % {"label": d["version"]["label"]}
     elif e.type == "model.version.superseded":
         affected, replacement = [d["superseded"]], d["replacement"]
-        what = f"{d['superseded']['label']} superseded by {d['replacement']['label']}"
+        what = _("%(old)s superseded by %(new)s") % {"old": d["superseded"]["label"],
+                                                     "new": d["replacement"]["label"]}
     elif e.type == "model.version.withdrawn":
         affected, replacement = [d["withdrawn"]], d.get("replacement")
-        what = f"{d['withdrawn']['label']} withdrawn"
+        what = _("%(label)s withdrawn") % {"label": d["withdrawn"]["label"]}
     elif e.type == "remediation.planned":
         affected = list(d.get("affected", []))
-        what = "remediation planned"
+        what = _("remediation planned")
     elif e.type == "remediation.completed":
         affected, replacement = list(d.get("superseded", [])), d.get("version")
-        what = "remediation completed"
+        what = _("remediation completed")
     elif e.type == "upstream.remediation":
         up = d["upstream"]
         affected, replacement = [up["superseded"]], up["replacement"]
-        what = f"upstream {up['model']['id']} fixed (depth {d['depth']})"
+        what = _("upstream %(model)s fixed (depth %(depth)s)") % {"model": up["model"]["id"],
+                                                                   "depth": d["depth"]}
     elif e.type == "model.clause.updated":
-        what = f"update clause version {d['clause']['version']} to accept ({d['clause']['url']})"
+        what = _("update clause version %(version)s to accept (%(url)s)") % {
+            "version": d["clause"]["version"], "url": d["clause"]["url"]}
     else:
         what = e.type
     title = f"{e.model or e.organization}: {what}"
-    lines = [f"Event: {e.type}", ACTION_TEXT.get(e.action, "")]
+    lines = [_("Event: %(type)s") % {"type": e.type},
+             _(ACTION_TEXT[e.action]) if e.action in ACTION_TEXT else ""]
     if affected:
-        lines.append("Affected: " + ", ".join(f"{v['label']} ({v['revision']})" for v in affected))
+        lines.append(_("Affected: %(versions)s") % {"versions": ", ".join(
+            f"{v['label']} ({v['revision']})" for v in affected)})
     if replacement:
-        lines.append(f"Replacement: {replacement['label']} ({replacement['revision']})")
+        lines.append(_("Replacement: %(label)s (%(revision)s)") % {
+            "label": replacement["label"], "revision": replacement["revision"]})
     if e.deadline_at:
-        lines.append(f"Deadline: {e.deadline_at.isoformat()}")
+        lines.append(_("Deadline: %(date)s") % {"date": format_datetime(e.deadline_at)})
     return Summary(title=title, text="\n".join(line for line in lines if line),
                    affected=affected, replacement=replacement)

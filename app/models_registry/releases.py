@@ -26,6 +26,7 @@ from app.events.schemas import (
     VersionSuperseded,
     VersionWithdrawn,
 )
+from app.i18n import N_
 from app.lineage.cascade import cascade
 from app.models_registry.models import Model, ModelVersion, VersionStatus
 from app.models_registry.schemas import VersionCreate, VersionUpdate
@@ -63,7 +64,7 @@ async def get_version(
     model = await get_model(session, org_id, ref)
     version = await _find_version(session, model, label)
     if version is None:
-        raise NotFound("version not found")
+        raise NotFound(N_("version not found"))
     return model, version
 
 

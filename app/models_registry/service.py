@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Organization
 from app.db import utcnow
 from app.errors import BadRequest, Conflict, NotFound
+from app.i18n import N_
 from app.licensing import spdx
 from app.lineage import graph
 from app.lineage.graph import ParentRef
@@ -147,7 +148,7 @@ async def get_model(session: AsyncSession, org_id: uuid.UUID, ref: str) -> Model
     model = await session.scalar(select(Model).where(
         Model.namespace == namespace, Model.name == name, Model.org_id == org_id))
     if model is None:
-        raise NotFound("model not found")
+        raise NotFound(N_("model not found"))
     return model
 
 
@@ -160,7 +161,7 @@ async def get_model_view(session: AsyncSession, org_id: uuid.UUID | None,
         query = query.where(Model.org_id == org_id)
     row = None if "\x00" in ref else (await session.execute(query)).first()
     if row is None:
-        raise NotFound("model not found")
+        raise NotFound(N_("model not found"))
     [view] = await _views(session, [row])
     return view
 

@@ -16,6 +16,7 @@ from app.db import utcnow
 from app.emails import service as emails
 from app.events.models import Event
 from app.feeds.service import event_read, events_query, summarise
+from app.i18n import use_language
 from app.jobs.claim import claim
 from app.notices.models import Notice, NoticeKind
 from app.subscribers.models import Subscriber
@@ -51,24 +52,30 @@ async def send_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Set
 async def _send(session: AsyncSession, settings: Settings, keyring: Keyring, notice: Notice,
                 row: object) -> None:
     view = event_read(row)
-    summary = summarise(view)
     base = settings.public_base_url
-    context = {"title": summary.title, "text": summary.text, "event": view,
-               "chain_url": f"{base}/v1/public/events/{view.id}/chain"}
+
+    def in_language(lang: str) -> dict[str, object]:
+        """The update's summary in the recipient's language."""
+        with use_language(lang):
+            summary = summarise(view)
+        return {"title": summary.title, "text": summary.text, "event": view,
+                "chain_url": f"{base}/v1/public/events/{view.id}/chain"}
     if notice.kind == NoticeKind.upstream_remediation and notice.org_id is not None:
-        admins = list(await session.scalars(select(User.email).where(
-            User.org_id == notice.org_id, User.role == Role.admin, User.is_active.is_(True))))
-        for email in admins:
+        admins = (await session.execute(select(User.email, User.language).where(
+            User.org_id == notice.org_id, User.role == Role.admin, User.is_active.is_(True)))).all()
+        for email, language in admins:
             await emails.enqueue(session, keyring, to=email, kind="upstream_remediation",
-                                 lang="en", context={**context,
+                                 lang=language, context={**in_language(language),
                                                      "dashboard": f"{base}/dashboard/propagation"},
                                  org_id=notice.org_id)
     elif notice.kind == NoticeKind.clause_updated and notice.subscriber_id is not None:
         subscriber = await session.get(Subscriber, notice.subscriber_id)
         address = contact_email(keyring, subscriber) if subscriber is not None else None
         if subscriber is not None and address is not None:
-            await emails.enqueue(session, keyring, to=address, kind="clause_updated", lang="en",
-                                 context={**context, "name": subscriber.name,
+            await emails.enqueue(session, keyring, to=address, kind="clause_updated",
+                                 lang=subscriber.language,
+                                 context={**in_language(subscriber.language),
+                                          "name": subscriber.name,
                                           "clause_url": view.data["clause"]["url"],
                                           "version": view.data["clause"]["version"]})
     elif notice.kind in (NoticeKind.event_action, NoticeKind.upstream_remediation) \
@@ -79,8 +86,9 @@ async def _send(session: AsyncSession, settings: Settings, keyring: Keyring, not
         if subscriber is not None and address is not None:  # None: the subscriber left
             await emails.enqueue(session, keyring, to=address,
                                  kind=("event_action" if notice.kind == NoticeKind.event_action
-                                       else "derivative_upstream"), lang="en", context={
-                                     **context, "name": subscriber.name,
+                                       else "derivative_upstream"), lang=subscriber.language,
+                                 context={
+                                     **in_language(subscriber.language), "name": subscriber.name,
                                      "link": ack_url(settings, view.id, subscriber.id)})
     else:
         log.warning("notice %s of kind %s has nobody to tell", notice.id, notice.kind)

@@ -17,6 +17,7 @@ from app.cases.pages import field, fields, friendly, read_form
 from app.cases.service import case_reads
 from app.db import Session, utcnow
 from app.errors import BadRequest, DomainError, NotFound
+from app.i18n import N_
 from app.models_registry import service as registry
 from app.models_registry.models import ModelVersion, VersionStatus
 from app.models_registry.schemas import MODEL_ID_PATTERN
@@ -36,7 +37,7 @@ def _id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound("There is no such remediation.") from None
+        raise NotFound(N_("There is no such remediation.")) from None
 
 
 @router.get("/dashboard/remediations")
@@ -56,7 +57,7 @@ async def _plan_page(request: Request, session: Session, principal: Any, model_r
     cases, versions = [], []
     if model_ref:
         if not re.fullmatch(MODEL_ID_PATTERN, model_ref):
-            raise BadRequest("That model is not valid. Please choose from the list.")
+            raise BadRequest(N_("That model is not valid. Please choose from the list."))
         model = await registry.get_model(session, principal.org_id, model_ref)
         cases = await case_reads(session, await service.eligible_cases(
             session, principal.org_id, model), utcnow())
@@ -139,7 +140,7 @@ async def cancel_submit(request: Request, remediation_id: str, session: Session,
     note = field(form, "note")
     try:
         if note is not None and (len(note) > 2000 or "\x00" in note):
-            raise BadRequest("The note is too long or holds characters that cannot be stored.")
+            raise BadRequest(N_("The note is too long or holds characters that cannot be stored."))
         await service.cancel(session, keyring, Actor.of(principal), r, note)
     except DomainError as exc:
         await session.rollback()

@@ -37,10 +37,7 @@ def page(request: Request, template: str, lang: str, context: dict[str, Any] | N
          status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     ctx = {"lang": lang, "t": lambda key, **kw: translate(lang, key, **kw),
            "other_lang": "fr" if lang == "en" else "en", **(context or {})}
-    response = render(request, template, ctx, status_code=status_code, headers=headers)
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
-    return response
+    return render(request, template, ctx, status_code=status_code, headers=headers)
 
 
 def _lines(value: str) -> list[str]:

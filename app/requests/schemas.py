@@ -7,6 +7,7 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from app.cases.models import CaseKind, CaseStatus
 from app.cases.schemas import DecisionNotice, ExtensionNotice, FixedVersionNotice
+from app.i18n import Language
 from app.models_registry.schemas import ModelId
 from app.text import MultiLine, OneLine
 
@@ -39,7 +40,7 @@ class RequestCreate(BaseModel):
     probe_prompts: list[Prompt] = Field(
         default_factory=list, max_length=10,
         description="prompts that show the model reproducing the data")
-    language: Literal["en", "fr"] = "en"
+    language: Language = "en"
 
 
 class RequestReceived(BaseModel):

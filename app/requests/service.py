@@ -33,7 +33,7 @@ from app.crypto import Keyring, Sealed
 from app.db import utcnow
 from app.emails import service as emails
 from app.errors import Conflict, DomainError, InvalidInput, NotFound
-from app.i18n import MESSAGES, translate
+from app.i18n import has_message, translate
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
 from app.requests.schemas import RequestCreate, RequestStatus, TimelineEntry
@@ -334,7 +334,7 @@ async def status_view(
         if e.action in INTERNAL_ACTIONS:
             continue
         key = f"step.{e.action}"
-        text = translate(lang, key) if key in MESSAGES["en"] else translate(lang, "step.other")
+        text = translate(lang, key) if has_message(key) else translate(lang, "step.other")
         timeline.append(TimelineEntry(at=e.created_at, step=e.action, text=text))
     return RequestStatus(
         reference=case.reference, kind=CaseKind(case.kind), status=CaseStatus(case.status),

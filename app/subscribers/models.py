@@ -20,6 +20,8 @@ class Subscriber(IdMixin, TimestampMixin, Base):
     email_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     email_index: Mapped[str] = mapped_column(String(64), index=True)
     verified_at: Mapped[datetime | None]
+    # Of the management page and of the emails this re-user receives.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # Single-use confirmation link (digest), then the management link / API token (digest).
     confirm_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     confirm_expires_at: Mapped[datetime | None]

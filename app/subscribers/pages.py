@@ -23,6 +23,7 @@ from app.delivery.fanout import queue_test
 from app.delivery.ssrf import UrlProblem, check_url
 from app.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from app.feeds.service import find_model
+from app.i18n import N_, current_language, gettext, set_language
 from app.licensing import service as licensing
 from app.licensing.schemas import ClauseAcceptanceBody
 from app.lineage import derivatives
@@ -34,42 +35,15 @@ from app.subscribers import service
 from app.subscribers.deps import CurrentResolver
 from app.subscribers.models import Subscriber, Subscription
 from app.subscribers.router import limit_sign_ups, limit_sign_ups_per_email
-from app.subscribers.schemas import EndpointCreate, ModelBody, SubscriberCreate
+from app.subscribers.schemas import EndpointCreate, ModelBody, SubscriberCreate, SubscriberUpdate
 from app.subscribers.service import LinkExpired
+from app.subscribers.texts import MESSAGES, NOTICES
 from app.web.templating import render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 # Pages whose address is a secret: never sent onwards as a Referer, never cached.
 PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
-NOTICES = {
-    "followed": "You now follow the model.",
-    "unfollowed": "You no longer follow the model.",
-    "endpoint_added": "Endpoint added. Its signing secret is shown in the table.",
-    "replayed": "Failed deliveries queued again: {n}.",
-    "replayed_one": "Delivery queued again.",
-    "acknowledged": "Thank you: your acknowledgement is recorded.",
-    "endpoint_removed": "Endpoint removed.",
-    "rotated": "New secret created. The previous one keeps signing during the grace period.",
-    "enabled": "Endpoint enabled.",
-    "test_queued": "Test event queued: see the deliveries below.",
-    "clause_accepted": "Thank you: your acceptance of the update clause is recorded.",
-    "declared": "Derivative declared: when a model it derives from is fixed, its followers "
-                "are told and you are emailed.",
-}
-
-MESSAGES = {
-    "name": "Give the name of your organisation (up to 200 characters, no control characters).",
-    "email": "Give a valid email address: we send a link to confirm it.",
-    "models": "Choose at least one model.",
-    "endpoints": "Each webhook URL must start with https:// and be reachable on the public "
-                 "internet (not a private, loopback or reserved address).",
-    "endpoints_dns": "A webhook URL names a host that does not resolve: no DNS record was "
-                     "found for it. Check the spelling of the host name, or that its DNS "
-                     "record exists.",
-    "accept_clauses": "A model you chose binds its re-users by an update clause: read it and "
-                      "tick the box to accept it.",
-}
 
 
 def _accepted(form: FormData, name: str) -> list[dict[str, Any]]:
@@ -99,7 +73,8 @@ async def _form(request: Request) -> FormData:
 
 
 def _message(request: Request, title: str, message: str, status_code: int = 200) -> Response:
-    return render(request, "subscribers/message.html", {"title": title, "message": message},
+    return render(request, "subscribers/message.html",
+                  {"title": gettext(title), "message": gettext(message)},
                   status_code=status_code)
 
 
@@ -143,27 +118,30 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
                             allow_private=settings.allow_private_webhook_targets)
         except UrlProblem as exc:
             # Say which problem it is: a typo in the host name is not a private address.
-            errors["endpoints"] = (MESSAGES["endpoints_dns"] if "does not resolve" in str(exc)
-                                   else MESSAGES["endpoints"])
+            errors["endpoints"] = gettext(MESSAGES["endpoints_dns"] if "does not resolve" in str(exc)
+                                          else MESSAGES["endpoints"])
     if len(urls) > 10:
-        errors["endpoints"] = "Give at most 10 webhook URLs."
+        errors["endpoints"] = gettext("Give at most 10 webhook URLs.")
     try:
         await limit_sign_ups(request)
         body = SubscriberCreate.model_validate({
             "name": name.strip(), "email": email.strip(), "models": models,
-            "endpoints": [{"url": u} for u in urls], "accept_clauses": accepted})
+            "endpoints": [{"url": u} for u in urls], "accept_clauses": accepted,
+            "language": current_language()})  # the emails follow the page's language
         await limit_sign_ups_per_email(request, str(body.email))
         signup = await service.create(session, keyring, settings, resolver, body)
     except ValidationError as exc:
         for err in exc.errors():
             field = str(err["loc"][0]) if err.get("loc") else "name"
-            errors.setdefault(field if field in MESSAGES else "name", MESSAGES.get(field, ""))
+            errors.setdefault(field if field in MESSAGES else "name",
+                             gettext(MESSAGES.get(field, MESSAGES["name"])))
     except InvalidInput as exc:
         for f in exc.fields:
             field = f.field.split(".")[0]
-            errors.setdefault(field, MESSAGES.get(field, f.message))
+            errors.setdefault(field, gettext(MESSAGES.get(field, f.message)))
     except TooManyRequests:
-        errors["_form"] = "Too many attempts from your network or for this address. Please wait."
+        errors["_form"] = gettext("Too many attempts from your network or for this address. "
+                                  "Please wait.")
     if errors:
         await session.rollback()  # a refused sign-up leaves nothing behind
         return await _subscribe_page(request, session, values, errors,
@@ -186,9 +164,9 @@ async def confirm_submit(request: Request, token: str, session: Session,
     try:
         _, credential = await service.confirm(session, keyring, settings, token[:200])
     except LinkExpired as exc:
-        return _message(request, "Link expired", exc.detail, 410)
+        return _message(request, N_("Link expired"), exc.detail, 410)
     except NotFound as exc:
-        return _message(request, "Link not valid", exc.detail, 404)
+        return _message(request, N_("Link not valid"), exc.detail, 404)
     return RedirectResponse(f"/s/manage/{credential}?confirmed=1", status_code=303)
 
 
@@ -199,7 +177,8 @@ async def _subscriber(request: Request, session: Session, token: str) -> Subscri
     await limit_token_use(request)
     subscriber = await service.by_token(session, token)
     if subscriber is None:
-        raise NotFound("This management link is not valid.")
+        raise NotFound(N_("This management link is not valid."))
+    set_language(subscriber.language)  # the page speaks the re-user's language
     return subscriber
 
 
@@ -237,11 +216,11 @@ async def manage_page(request: Request, token: str, session: Session, keyring: C
     try:
         subscriber = await _subscriber(request, session, token[:200])
     except NotFound as exc:
-        return _message(request, "Link not valid", exc.detail, 404)
+        return _message(request, N_("Link not valid"), exc.detail, 404)
     notice = NOTICES.get(request.query_params.get("done", ""))
     count = request.query_params.get("n", "")
     if notice:
-        notice = notice.format(n=int(count) if count.isdigit() else 0)
+        notice = gettext(notice).format(n=int(count) if count.isdigit() else 0)
     return await _manage_page(request, session, keyring, settings, subscriber, token,
                               notice=notice)
 
@@ -250,7 +229,7 @@ def _uuid(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound("That item was not found.") from None
+        raise NotFound(N_("That item was not found.")) from None
 
 
 @router.post("/s/manage/{token}")
@@ -260,17 +239,17 @@ async def manage_action(request: Request, token: str, session: Session, keyring:
     try:
         subscriber = await _subscriber(request, session, token[:200])
     except NotFound as exc:
-        return _message(request, "Link not valid", exc.detail, 404)
+        return _message(request, N_("Link not valid"), exc.detail, 404)
     action = _text(form, "action", 40)
     if action == "leave":
         if _text(form, "confirm", 10) != "yes":
             return await _manage_page(request, session, keyring, settings, subscriber, token,
-                                      errors={"leave": "Tick the box to confirm."},
+                                      errors={"leave": gettext("Tick the box to confirm.")},
                                       status_code=422)
         await service.leave(session, subscriber)
-        return _message(request, "Subscription deleted",
-                        "You no longer follow any model and your details are erased. "
-                        "Thank you for keeping your copies up to date.")
+        return _message(request, N_("Subscription deleted"),
+                        N_("You no longer follow any model and your details are erased. "
+                           "Thank you for keeping your copies up to date."))
     errors: dict[str, str] = {}
     if action == "grant":
         try:
@@ -284,7 +263,7 @@ async def manage_action(request: Request, token: str, session: Session, keyring:
         else:
             # Shown once, on this answer (never in an address): the page is not cached.
             return await _manage_page(request, session, keyring, settings, subscriber, token,
-                                      notice="Access grant issued: copy it now.", grant=grant)
+                                      notice=gettext("Access grant issued: copy it now."), grant=grant)
     try:
         if action == "grant":  # refused above
             raise Conflict(errors[action])
@@ -292,7 +271,7 @@ async def manage_action(request: Request, token: str, session: Session, keyring:
     except InvalidInput as exc:
         errors[action] = "; ".join(f.message for f in exc.fields)
     except ValidationError:
-        errors[action] = ("That value is not valid. Webhook URLs start with https://; models "
+        errors[action] = gettext("That value is not valid. Webhook URLs start with https://; models "
                           "are named namespace/name.")
     except DomainError as exc:
         errors[action] = exc.detail
@@ -345,13 +324,13 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
         try:
             since = datetime.fromisoformat(_text(form, "since", 40)).replace(tzinfo=UTC)
         except ValueError:
-            raise Conflict("Give the date and time to replay from.") from None
+            raise Conflict(N_("Give the date and time to replay from.")) from None
         n = await deliveries.replay_failed(session, since, subscriber_id=subscriber.id)
         return f"replayed&n={n}"
     if action == "replay":
         raw = _text(form, "delivery_id", 20)
         if not raw.isdigit() or not 0 < int(raw) < 2**62:
-            raise NotFound("That delivery was not found.")
+            raise NotFound(N_("That delivery was not found."))
         delivery_id = int(raw)
         d = await deliveries.get_delivery(session, delivery_id, subscriber_id=subscriber.id)
         await deliveries.replay_one(session, d)
@@ -359,10 +338,15 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
     if action == "acknowledge":
         outcome = _text(form, "outcome", 20)
         if outcome not in {o.value for o in AckOutcome}:
-            raise Conflict("Choose what you did with your copies.")
+            raise Conflict(N_("Choose what you did with your copies."))
         await acks.acknowledge(session, _uuid(_text(form, "event_id", 40)), subscriber,
                                AckOutcome(outcome), via="page")
         return "acknowledged"
+    if action == "language":
+        subscriber.language = SubscriberUpdate.model_validate(
+            {"language": _text(form, "language", 10)}).language
+        set_language(subscriber.language)
+        return "language"
     endpoint_id = _uuid(_text(form, "endpoint_id", 40))
     if action == "remove_endpoint":
         await service.remove_endpoint(session, subscriber, endpoint_id)
@@ -376,4 +360,4 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
     if action == "test":
         await queue_test(session, await service.get_endpoint(session, subscriber, endpoint_id))
         return "test_queued"
-    raise NotFound("Unknown action.")
+    raise NotFound(N_("Unknown action."))

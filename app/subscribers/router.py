@@ -42,6 +42,7 @@ from app.subscribers.schemas import (
     SubscriberCreate,
     SubscriberCreated,
     SubscriberRead,
+    SubscriberUpdate,
     SubscriptionRequested,
 )
 
@@ -117,6 +118,16 @@ async def delete_subscriber(subscriber: CurrentSubscriber, session: Session) -> 
 @me.get("", name="get_subscriber", response_model=SubscriberRead)
 async def get_subscriber(subscriber: CurrentSubscriber, session: Session,
                          keyring: CurrentKeyring) -> SubscriberRead:
+    return await service.read(session, keyring, subscriber)
+
+
+@me.patch("", name="update_subscriber", response_model=SubscriberRead,
+           responses={422: {"model": ErrorRead}})
+async def update_subscriber(body: SubscriberUpdate, subscriber: CurrentSubscriber,
+                            session: Session, keyring: CurrentKeyring) -> SubscriberRead:
+    """Set the language of your emails and of your management page."""
+    subscriber.language = body.language
+    await session.flush()
     return await service.read(session, keyring, subscriber)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, EmailStr, Field
 
 from app.auth.schemas import Name
+from app.i18n import Language
 from app.licensing.schemas import ClauseAcceptanceBody
 from app.models_registry.schemas import CheckedModelId
 from app.text import OneLine
@@ -27,6 +28,8 @@ class SubscriberCreate(BaseModel):
     email: EmailStr = Field(max_length=254, description="contact address; confirmed by a link")
     models: list[CheckedModelId] = Field(min_length=1, max_length=MAX_MODELS)
     endpoints: list[EndpointCreate] = Field(default_factory=list, max_length=MAX_ENDPOINTS)
+    language: Language = Field("en", description="language of the emails and of the "
+                                                 "management page")
     accept_clauses: list[ClauseAcceptanceBody] = Field(
         default_factory=list, max_length=MAX_MODELS,
         description="for each model bound by an update clause, the version you read and "
@@ -77,9 +80,14 @@ class SubscriberRead(BaseModel):
     name: str
     email: str
     verified_at: datetime | None
+    language: str
     models: list[str]
     endpoints: list[EndpointRead]
     created_at: datetime
+
+
+class SubscriberUpdate(BaseModel):
+    language: Language
 
 
 class SubscriberCreated(BaseModel):

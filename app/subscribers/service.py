@@ -19,6 +19,7 @@ from app.delivery.signing import new_secret
 from app.delivery.ssrf import Resolver, UrlProblem, check_url
 from app.emails import service as emails
 from app.errors import BadRequest, Conflict, DomainError, FieldError, InvalidInput, NotFound
+from app.i18n import N_
 from app.licensing import service as licensing
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
@@ -238,7 +239,8 @@ async def create(session: AsyncSession, keyring: Keyring, settings: Settings,
     expires_at = utcnow() + timedelta(hours=settings.confirmation_ttl_hours)
     subscriber = Subscriber(id=uuid.uuid4(), name=body.name, email_sealed=b"",
                             email_index=keyring.blind_index("subscriber-email", str(body.email)),
-                            confirm_token_hash=digest(token), confirm_expires_at=expires_at)
+                            confirm_token_hash=digest(token), confirm_expires_at=expires_at,
+                            language=body.language)
     subscriber.email_sealed = seal(keyring, str(body.email), subscriber.id, "subscriber-email")
     session.add(subscriber)
     await session.flush()
@@ -249,7 +251,7 @@ async def create(session: AsyncSession, keyring: Keyring, settings: Settings,
     for ep in body.endpoints:
         session.add(_new_endpoint(keyring, subscriber.id, ep))
     await emails.enqueue(
-        session, keyring, to=str(body.email), kind="subscriber_confirm", lang="en",
+        session, keyring, to=str(body.email), kind="subscriber_confirm", lang=body.language,
         context={"name": body.name, "models": [m.ref for m in models],
                  "link": f"{settings.public_base_url}/s/confirm/{token}",
                  "expires_at": expires_at})
@@ -263,9 +265,9 @@ async def confirm(session: AsyncSession, keyring: Keyring, settings: Settings,
     subscriber = await session.scalar(
         select(Subscriber).where(Subscriber.confirm_token_hash == digest(token)))
     if subscriber is None:
-        raise NotFound("this confirmation link is not valid or was already used")
+        raise NotFound(N_("this confirmation link is not valid or was already used"))
     if subscriber.confirm_expires_at is None or subscriber.confirm_expires_at <= utcnow():
-        raise LinkExpired("this confirmation link has expired; please subscribe again")
+        raise LinkExpired(N_("this confirmation link has expired; please subscribe again"))
     credential = TOKEN_PREFIX + new_token()
     claimed = await session.execute(
         update(Subscriber).where(Subscriber.id == subscriber.id,
@@ -274,13 +276,13 @@ async def confirm(session: AsyncSession, keyring: Keyring, settings: Settings,
                 token_hash=digest(credential), updated_at=utcnow())
         .execution_options(synchronize_session=False))
     if getattr(claimed, "rowcount", 1) != 1:  # two clicks raced; the other one won
-        raise NotFound("this confirmation link is not valid or was already used")
+        raise NotFound(N_("this confirmation link is not valid or was already used"))
     await session.refresh(subscriber)
     email = contact_email(keyring, subscriber)
     assert email is not None  # confirming is only possible before leaving
     await emails.enqueue(
         session, keyring, to=email, kind="subscriber_welcome",
-        lang="en", context={"name": subscriber.name, "link": manage_url(settings, credential),
+        lang=subscriber.language, context={"name": subscriber.name, "link": manage_url(settings, credential),
                             "models": await model_refs(session, subscriber.id)})
     await session.flush()
     return subscriber, credential
@@ -317,7 +319,8 @@ async def by_token(session: AsyncSession, token: str) -> Subscriber | None:
 async def read(session: AsyncSession, keyring: Keyring, subscriber: Subscriber) -> SubscriberRead:
     return SubscriberRead(
         id=subscriber.id, name=subscriber.name, email=contact_email(keyring, subscriber) or "",
-        verified_at=subscriber.verified_at, models=await model_refs(session, subscriber.id),
+        verified_at=subscriber.verified_at, language=subscriber.language,
+        models=await model_refs(session, subscriber.id),
         endpoints=[endpoint_read(e) for e in await endpoints_of(session, subscriber.id)],
         created_at=subscriber.created_at)
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app import i18n
 from app.auth import service as auth_service
 from app.auth.service import Principal
 from app.db import Session
@@ -20,6 +21,7 @@ async def web_principal(request: Request, session: Session) -> Principal:
     principal = await auth_service.principal_for_web_session(session, token) if token else None
     if principal is None:
         raise SignInRequired
+    i18n.set_language(principal.language)  # the dashboard speaks the user's language
     return principal
 
 

@@ -8,22 +8,28 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.i18n import N_, gettext
 from app.web.deps import SignInRequired
 
 API_PREFIXES = ("/v1", "/healthz", "/readyz", "/metrics", "/.well-known", "/openapi.json")
 
 TITLES = {
-    400: "That request could not be understood",
-    401: "Please sign in",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Not allowed",
-    409: "That cannot be done now",
-    413: "Too much data",
-    422: "Some information was not valid",
-    429: "Too many attempts",
-    500: "Something went wrong",
+    400: N_("That request could not be understood"),
+    401: N_("Please sign in"),
+    403: N_("Not allowed"),
+    404: N_("Page not found"),
+    405: N_("Not allowed"),
+    409: N_("That cannot be done now"),
+    413: N_("Too much data"),
+    422: N_("Some information was not valid"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong"),
 }
+# Messages that reach error pages from below the web layer (app/errors.py, Starlette).
+N_("Some of the information sent was not valid.")
+N_("Something went wrong on our side.")
+N_("Not Found")
+N_("Method Not Allowed")
 
 
 def wants_html(request: Request) -> bool:
@@ -37,8 +43,12 @@ def html_error_response(
 ) -> HTMLResponse:
     from app.web.templating import render
 
-    title = TITLES.get(status_code, "Something went wrong")
-    return render(request, "error.html", {"title": title, "message": message},
+    title = gettext(TITLES.get(status_code, TITLES[500]))
+    # A message marked with N_ where it was raised reads in the page's language; another one
+    # (an API message) keeps its English words, marked as such (lang="en" in error.html).
+    translated = gettext(message)
+    return render(request, "error.html", {"title": title, "message": translated,
+                                          "message_lang": None if translated != message else "en"},
                   status_code=status_code, headers=headers)
 
 

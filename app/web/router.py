@@ -15,6 +15,7 @@ from app.auth.schemas import NAME_MAX_LENGTH
 from app.config import Settings
 from app.db import Session, utcnow
 from app.errors import TooManyRequests, Unauthorized
+from app.i18n import gettext
 from app.models_registry import service as registry
 from app.overview import service as overview
 from app.overview.charts import bar_chart
@@ -67,7 +68,7 @@ async def signin(request: Request, session: Session, csrf_token: CsrfField = "",
         await throttle.record_failure(request.app.state.sessionmaker, settings, email, address,
                                       known, "password")
         return render(request, "signin.html",
-                      {"email": email, "error": "Wrong email or password."}, status_code=401)
+                      {"email": email, "error": gettext("Wrong email or password.")}, status_code=401)
     org = await auth_service.get_org(session, user.org_id)
     if two_factor.enabled(user):
         stage, target, max_age = "second_factor", "/signin/code", SECOND_STEP_SECONDS
@@ -133,13 +134,14 @@ async def api_keys_create(request: Request, session: Session, principal: Current
     auth_service.require_role(principal, Role.admin)
     errors = {}
     if not name.strip():
-        errors["name"] = "Give the key a name, e.g. the system that will use it."
+        errors["name"] = gettext("Give the key a name, e.g. the system that will use it.")
     elif len(name.strip()) > NAME_MAX_LENGTH:
-        errors["name"] = f"Keep the name to {NAME_MAX_LENGTH} characters or fewer."
+        errors["name"] = gettext("Keep the name to %(max)s characters or fewer.") % {
+            "max": NAME_MAX_LENGTH}
     elif has_control_characters(name):
-        errors["name"] = "The name cannot contain control characters."
+        errors["name"] = gettext("The name cannot contain control characters.")
     if role not in {r.value for r in Role}:
-        errors["role"] = "Choose a role."
+        errors["role"] = gettext("Choose a role.")
     new_key = None
     if not errors:
         _, new_key = await auth_service.create_api_key(

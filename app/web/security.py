@@ -16,6 +16,7 @@ from app.config import Settings
 from app.crypto import Keyring
 from app.db import Session
 from app.errors import TooManyRequests
+from app.i18n import LANGUAGES, N_, gettext
 from app.requests.deps import client_address
 from app.web.deps import SESSION_COOKIE
 from app.web.router import CsrfField, start_session
@@ -24,8 +25,8 @@ from app.web.templating import render, verify_csrf
 router = APIRouter(include_in_schema=False)
 
 Code = Annotated[str, Form(max_length=64)]
-WRONG_CODE = "That code did not work. Enter the 6-digit code your app shows now, or an unused " \
-             "recovery code."
+WRONG_CODE = N_("That code did not work. Enter the 6-digit code your app shows now, or an "
+                "unused recovery code.")
 
 
 async def _session_user(request: Request, session: Session,
@@ -76,7 +77,7 @@ async def code_submit(request: Request, session: Session, csrf_token: CsrfField 
     if not await two_factor.verify(session, _keyring(request), user, code):
         await throttle.record_failure(request.app.state.sessionmaker, settings, user.email,
                                       address, user, "code")
-        return render(request, "signin_code.html", {"error": WRONG_CODE}, status_code=401)
+        return render(request, "signin_code.html", {"error": gettext(WRONG_CODE)}, status_code=401)
     token = await _promote(request, session, web_session, user)
     return start_session(request, token, "/dashboard", settings.session_max_age_seconds)
 
@@ -145,8 +146,8 @@ async def confirm(request: Request, session: Session, csrf_token: CsrfField = ""
             return RedirectResponse("/dashboard/security", status_code=303)
         return await _page(request, session, web_session, user, status_code=422, secret=secret,
                            uri=two_factor.provisioning_uri(secret, user.email),
-                           error="That code did not work. Check the clock of your device "
-                                 "and enter the code it shows now.")
+                           error=gettext("That code did not work. Check the clock of your "
+                                         "device and enter the code it shows now."))
     if web_session.stage != "active":
         # Enrolled as the organisation requires: the half-way session becomes a full one. The
         # codes are shown on this answer itself (they are never stored, so no redirect).
@@ -185,11 +186,28 @@ async def turn_off(request: Request, session: Session, csrf_token: CsrfField = "
     org = await auth_service.get_org(session, user.org_id)
     if two_factor.required_for(org, user):
         return await _page(request, session, web_session, user, status_code=409,
-                           error="Your organisation requires two-factor sign-in for you.")
+                           error=gettext("Your organisation requires two-factor sign-in for "
+                                         "you."))
     if not await two_factor.verify(session, _keyring(request), user, code):
         return await _page(request, session, web_session, user, status_code=422,
                            error=WRONG_CODE)
     await two_factor.disable(session, user)
+    return RedirectResponse("/dashboard/security", status_code=303)
+
+
+@router.post("/dashboard/security/language")
+async def set_language(request: Request, session: Session, csrf_token: CsrfField = "",
+                       language: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """A staff user's own language: their dashboard pages and the emails they receive."""
+    verify_csrf(request, csrf_token)
+    found = await _session_user(request, session, ("active",))
+    if found is None:
+        return RedirectResponse("/signin", status_code=303)
+    web_session, user = found
+    if language not in LANGUAGES:
+        return await _page(request, session, web_session, user, status_code=422,
+                           error=gettext("Choose one of the languages offered."))
+    await auth_service.set_user_language(session, user.org_id, user.id, language)
     return RedirectResponse("/dashboard/security", status_code=303)
 
 
@@ -206,7 +224,7 @@ async def set_policy(request: Request, session: Session, csrf_token: CsrfField =
                                actor_id=user.id, label=user.email), Role.admin)
     if policy not in {p.value for p in TwoFactorPolicy}:
         return await _page(request, session, web_session, user, status_code=422,
-                           error="Choose who must use two-factor sign-in.")
+                           error=gettext("Choose who must use two-factor sign-in."))
     org = await auth_service.get_org(session, user.org_id)
     org.require_two_factor = policy
     await session.flush()

@@ -16,37 +16,20 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
-from jinja2.runtime import Context
 
+from app import i18n
 from app.cases.labels import KIND_LABELS, STATUS_LABELS
 from app.config import Settings
 from app.errors import Forbidden
 from app.web.deps import SESSION_COOKIE
+from app.web.labels import label
 
 CSRF_COOKIE = "rr_csrf"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-# `_()` in templates marks text for the gettext catalogs; until they are loaded here the text is
-# shown as written (English).
-templates.env.add_extension("jinja2.ext.i18n")
-templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-
-
-@pass_context
-def _status_label(context: Context, status: str) -> str:
-    """A status code in words, in the page's language (the code itself if it is unknown)."""
-    label = STATUS_LABELS.get(str(status))
-    return str(context.call(context.resolve("_"), label)) if label else str(status)
-
-
-@pass_context
-def _kind_label(context: Context, kind: str) -> str:
-    label = KIND_LABELS.get(str(kind))
-    return str(context.call(context.resolve("_"), label)) if label else str(kind)
-
-
-templates.env.filters["status_label"] = _status_label
-templates.env.filters["kind_label"] = _kind_label
+i18n.install(templates.env)
+templates.env.globals["label"] = label  # words for codes: label("case_status", c.status)
+templates.env.filters["status_label"] = lambda status: label("case_status", status)
+templates.env.filters["kind_label"] = lambda kind: label("kind", kind)
 
 
 def _settings(request: Request) -> Settings:
@@ -66,6 +49,19 @@ def _csrf_for(request: Request, pre_session: str | None) -> str | None:
     return hmac.new(_settings(request).subkey("csrf"), bound, hashlib.sha256).hexdigest()
 
 
+def page_language(request: Request, ctx: dict[str, Any]) -> str:
+    """The page's own choice (a subject's case), else the signed-in user's preference, else
+    the request's language (app/i18n.py LanguageMiddleware: the browser's, unless a re-user's
+    preference was set)."""
+    chosen = ctx.get("lang")
+    if chosen in i18n.LANGUAGES:
+        return str(chosen)
+    principal = ctx.get("principal")
+    if principal is not None and getattr(principal, "kind", "") == "user":
+        return str(principal.language)
+    return i18n.current_language()
+
+
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
     headers: dict[str, str] | None = None,
@@ -76,8 +72,13 @@ def render(
         cookie = secrets.token_urlsafe(32)
     assert cookie is not None
     ctx = {"csrf_token": _csrf_for(request, cookie), "principal": None, **(context or {})}
-    response = templates.TemplateResponse(request, template, ctx, status_code=status_code,
-                                          headers=headers)
+    ctx["lang"] = page_language(request, ctx)
+    with i18n.use_language(ctx["lang"]):  # the template is rendered right here
+        response = templates.TemplateResponse(request, template, ctx, status_code=status_code,
+                                              headers=headers)
+    if request.query_params.get("lang") in i18n.LANGUAGES:  # the switch: remembered
+        response.set_cookie(i18n.LANG_COOKIE, request.query_params["lang"], max_age=365 * 86400,
+                            samesite="lax", path="/")
     if fresh:
         response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="strict",
                             secure=_settings(request).cookie_secure, path="/")
@@ -87,5 +88,5 @@ def render(
 def verify_csrf(request: Request, submitted: str | None) -> None:
     expected = _csrf_for(request, request.cookies.get(CSRF_COOKIE))
     if not expected or not submitted or not hmac.compare_digest(expected, submitted):
-        raise Forbidden("This form has expired or was not sent from our site. "
-                        "Please go back, reload the page and try again.")
+        raise Forbidden(i18n.N_("This form has expired or was not sent from our site. "
+                                "Please go back, reload the page and try again."))
