@@ -118,8 +118,8 @@ async def subscribe_submit(request: Request, session: Session, keyring: CurrentK
                             allow_private=settings.allow_private_webhook_targets)
         except UrlProblem as exc:
             # Say which problem it is: a typo in the host name is not a private address.
-            errors["endpoints"] = gettext(MESSAGES["endpoints_dns"] if "does not resolve" in str(exc)
-                                          else MESSAGES["endpoints"])
+            which = "endpoints_dns" if "does not resolve" in str(exc) else "endpoints"
+            errors["endpoints"] = gettext(MESSAGES[which])
     if len(urls) > 10:
         errors["endpoints"] = gettext("Give at most 10 webhook URLs.")
     try:

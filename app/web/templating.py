@@ -18,7 +18,6 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app import i18n
-from app.cases.labels import KIND_LABELS, STATUS_LABELS
 from app.config import Settings
 from app.errors import Forbidden
 from app.web.deps import SESSION_COOKIE
