@@ -87,7 +87,7 @@ def test_the_management_page_lists_past_acknowledgements_and_preselects_nothing(
                                    "event_id": event_id, "outcome": "deleted"})
         assert r.status_code == 303
         page = web.get(manage)
-        rows = re.findall(r'<tr><td>\d{4}-\d{2}-\d{2} \d{2}:\d{2}</td><td>([a-z.]+)</td>'
+        rows = re.findall(r'<tr><td>[^<]+ UTC</td><td><code>([a-z.]+)</code></td>'
                           r'<td><code>acme/chat</code></td>\s*<td class="outcome">([^<]+)</td>'
                           r'\s*<td>([^<]+)</td></tr>', page.text)
         assert sorted(rows) == [("model.version.superseded", "Deleted the copies", "this page"),

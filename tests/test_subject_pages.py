@@ -36,11 +36,13 @@ def file_on_the_site(browser: httpx.Client, mailbox, lang: str) -> tuple[str, st
     return reference, status_link, html.unescape(done.text)
 
 
-def due_date(settings, reference: str) -> str:
+def due_date(settings, reference: str, lang: str) -> str:
+    """The due date in words, in the page's language ("30 décembre 2026")."""
+    from babel.dates import format_date
     [row] = sql(settings, "SELECT due_at FROM cases WHERE reference = :r", r=reference)
     value = row["due_at"]
-    return (value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-            ).strftime("%Y-%m-%d")
+    return format_date(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)),
+                       "long", locale=lang)
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -55,7 +57,7 @@ def test_the_subject_follows_their_request_from_confirmation_to_withdrawal(
                     "question": "Des précisions", "accepted": "est acceptée",
                     "withdrawn": "est retirée"}}[lang]
     # The confirmation page says when the provider must answer.
-    assert f"{words['due']} {due_date(settings, reference)}." in confirmed
+    assert f"{words['due']} {due_date(settings, reference, lang)}." in confirmed
 
     staff = org_a.admin
     assert staff.post(f"/v1/cases/{reference}/review", json={}).status_code == 200
