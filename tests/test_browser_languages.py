@@ -185,7 +185,10 @@ def crawl(page, server, lang: str, starts: list[str], limit: int = 60) -> dict[s
             # Lower case or capitalised: "AT" in a reference like RR-9KH4-2AT0 is no word.
             words = {w.lower() for w in re.findall(r"[^\W\d_]+", text)
                      if not (w.isupper() and len(w) > 1)} & ENGLISH_WORDS
-            found += [f"English word {w!r}" for w in sorted(words)]
+            for w in sorted(words):
+                at = re.search(rf"(?i)\b{w}\b", text)
+                found.append(f"English word {w!r} in …{text[max(0, at.start() - 60):at.end() + 60]}…"
+                             if at else f"English word {w!r}")
             found += [f"untranslated {f!r}" for f in sorted(fragments) if f in text]
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
