@@ -41,7 +41,7 @@ async def append(
     session: AsyncSession, *, org_id: uuid.UUID, actor: str, action: str,
     case_id: uuid.UUID | None = None, from_status: str | None = None,
     to_status: str | None = None, note: str | None = None,
-    details: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None, note_sealed: bytes | None = None,
 ) -> AuditEvent:
     """Add a row to the organisation's chain, as part of the session's transaction.
 
@@ -53,7 +53,7 @@ async def append(
     through this module in the same transaction chains the pending rows first."""
     event = AuditEvent(
         org_id=org_id, case_id=case_id, actor=actor, action=action, from_status=from_status,
-        to_status=to_status, note=note, details=details or {},
+        to_status=to_status, note=note, details=details or {}, note_sealed=note_sealed,
     )
     sync = session.sync_session
     if sync.get_transaction() is None:

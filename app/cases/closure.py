@@ -89,6 +89,7 @@ async def close(
         "closed_by": actor.label, "fixed_versions": versions,
         "probes": [{"index": p.index, "reproduced": p.reproduced} for p in probes]}
     await transition(session, case, S.closed, actor, note=note, action="case.closed",
+                     keyring=keyring,
                      details={"fixed_versions": [f"{v['model']}@{v['label']}" for v in versions],
                               "probes_run": len(probes)})
     await notify.tell_subject(session, keyring, case, "closed", {

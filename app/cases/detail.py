@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.audit.models import AuditHead
+from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import Organization
 from app.cases.deadlines import first_due
+from app.cases.keys import extension_reason, open_for_case
 from app.cases.lifecycle import Actor, allowed_targets
 from app.cases.messages import list_messages, open_message
 from app.cases.models import Case, CaseStatus, Decision, MessageKind, RejectionGround
@@ -66,6 +67,15 @@ async def _remediations(session: AsyncSession, case: Case) -> list[RemediationLi
                                 progress=r.progress) for r, ns, name in rows]
 
 
+def _note(keyring: Keyring, case: Case, e: AuditEvent) -> str | None:
+    """A row's note as staff read it: opened from its sealed form (None once the case key was
+    destroyed); rows written before notes were sealed hold the text itself."""
+    if e.note_sealed is None:
+        return e.note
+    text = open_for_case(keyring, case, e.note_sealed, "audit.note")
+    return str(text) if text is not None else None
+
+
 async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewer: Actor,
                       now: datetime) -> CaseDetailRead:
     [base] = await case_reads(session, [case], now)
@@ -91,7 +101,7 @@ async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewe
     extension = None
     if case.extension_months and case.extended_at:
         extension = ExtensionRead(months=case.extension_months,
-                                  reason=case.extension_reason or "",
+                                  reason=extension_reason(keyring, case) or "",
                                   extended_at=case.extended_at,
                                   first_due_at=first_due(case.received_at), due_at=case.due_at)
     emails = await session.scalars(select(OutboundEmail).where(OutboundEmail.case_id == case.id)
@@ -110,7 +120,9 @@ async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewe
                                         sent_at=e.sent_at, attempts=e.attempts) for e in emails],
         timeline=[TimelineEntryRead(seq=e.seq, at=e.created_at, actor=e.actor, action=e.action,
                                     from_status=e.from_status, to_status=e.to_status,
-                                    note=e.note, details=e.details, prev_hash=e.prev_hash,
+                                    note=_note(keyring, case, e), note_digest=e.note
+                                    if e.note_sealed is not None else None,
+                                    details=e.details, prev_hash=e.prev_hash,
                                     hash=e.hash)
                   for e in await audit.case_trail(session, case.id)],
         next_steps=allowed_targets(CaseStatus(case.status), viewer.kind),

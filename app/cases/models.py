@@ -61,9 +61,13 @@ class Case(IdMixin, TimestampMixin, Base):
     due_at: Mapped[datetime] = mapped_column(index=True)
     confirmed_at: Mapped[datetime | None]
     extended_at: Mapped[datetime | None]
-    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_reason: Mapped[str | None] = mapped_column(Text)  # before 0011 only; now sealed
+    extension_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"))
     closed_at: Mapped[datetime | None]
+    # When staff were told the case had not moved for `RR_STALLED_AFTER_DAYS` (reset on every
+    # change of status, so each status is flagged at most once).
+    stalled_flagged_at: Mapped[datetime | None]
 
     # Personal data: sealed (AES-GCM, per-case key wrapped by a key-encryption key).
     # Erasure after retention deletes the wrapped key and the ciphertext (crypto-shredding).

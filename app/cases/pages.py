@@ -261,7 +261,7 @@ async def _apply(session: Session, keyring: Any, settings: Any, principal: Any, 
     actor = Actor.of(principal)
     case = await get_case(session, principal.org_id, reference, lock=True)
     if action == "review":
-        await actions.start_review(session, actor, case, body.note)
+        await actions.start_review(session, actor, case, body.note, keyring=keyring)
     elif action == "assign":
         await actions.assign(session, keyring, settings, actor, case, body.assignee, body.note)
     elif action == "ask":
@@ -275,7 +275,8 @@ async def _apply(session: Session, keyring: Any, settings: Any, principal: Any, 
         await actions.extend(session, keyring, actor, case, months=body.months,
                              reason=body.reason, now=utcnow())
     elif action == "duplicate":
-        await actions.mark_duplicate(session, actor, case, body.of, body.note)
+        await actions.mark_duplicate(session, actor, case, body.of, body.note,
+                                     keyring=keyring)
     else:
         await closure.close(session, keyring, actor, case, probe_results=body.probe_results,
                             note=body.note)

@@ -43,6 +43,7 @@ async def erase_expired(sessionmaker: async_sessionmaker[AsyncSession],
 async def _erase(session: AsyncSession, case: Case) -> None:
     erase_subject(case)
     case.extension_reason = None  # free text the subject was told: may name them
+    case.extension_reason_sealed = None  # unreadable already (key destroyed); tidy
     # The keyed hash of the email would still tell that this person asked: gone too (it only
     # served to find duplicates among active cases).
     case.subject_index = ""

@@ -114,7 +114,8 @@ async def start_review(reference: Reference, body: NoteBody, session: Session,
                        principal: StaffPrincipal, keyring: CurrentKeyring) -> CaseDetailRead:
     """Start reviewing an open case, or resume one that awaited the subject."""
     case = await get_case(session, principal.org_id, reference, lock=True)
-    await actions.start_review(session, Actor.of(principal), case, body.note)
+    await actions.start_review(session, Actor.of(principal), case, body.note,
+                               keyring=keyring)
     return await _detail(session, keyring, principal, reference)
 
 
@@ -169,7 +170,8 @@ async def mark_duplicate(reference: Reference, body: DuplicateBody, session: Ses
                          principal: StaffPrincipal, keyring: CurrentKeyring) -> CaseDetailRead:
     """Link a case to an earlier active case of the same person."""
     case = await get_case(session, principal.org_id, reference, lock=True)
-    await actions.mark_duplicate(session, Actor.of(principal), case, body.of, body.note)
+    await actions.mark_duplicate(session, Actor.of(principal), case, body.of, body.note,
+                                 keyring=keyring)
     return await _detail(session, keyring, principal, reference)
 
 
@@ -179,7 +181,7 @@ async def reopen_case(reference: Reference, body: ReopenBody, session: Session,
     """Send a remediated case back to `accepted` when the fix did not hold, so that another
     remediation can take it."""
     case = await get_case(session, principal.org_id, reference, lock=True)
-    await actions.reopen(session, Actor.of(principal), case, body.note)
+    await actions.reopen(session, Actor.of(principal), case, body.note, keyring=keyring)
     return await _detail(session, keyring, principal, reference)
 
 

@@ -16,8 +16,9 @@ from app.text import MultiLine, when
 REFERENCE_PATTERN = r"^RR-[0-9A-Z]{4}-[0-9A-Z]{4}$"
 
 Reference = Annotated[str, Field(pattern=REFERENCE_PATTERN, examples=["RR-7K3F-92QD"])]
-# An internal note kept in the audit trail. The trail outlives the subject's data (it is never
-# erased), so notes are for the provider's reasoning, not for the subject's personal data.
+# An internal note. The audit trail outlives the subject's data (it is never erased), so it
+# holds only a digest; the note is sealed under the case's key and erased with the subject's
+# data at retention.
 Note = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Message = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 StaffEmail = Annotated[EmailStr, Field(max_length=320)]
@@ -88,7 +89,11 @@ class TimelineEntryRead(BaseModel):
     action: str
     from_status: str | None
     to_status: str | None
-    note: str | None
+    note: str | None = Field(description="the staff note; null once the subject's data (and "
+                                         "the key sealing the note) was erased")
+    note_digest: str | None = Field(
+        default=None, description="what the hash chain holds instead of the note: a MAC of it "
+                                  "under the case's data key")
     details: dict[str, Any]
     prev_hash: str
     hash: str
@@ -215,7 +220,7 @@ class ExtensionBody(BaseModel):
     months: int = Field(ge=1, le=2, description="one or two further months")
     reason: Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=1000)] = Field(
-        description="told to the subject (Art. 12(3)); kept in the audit trail")
+        description="told to the subject (Art. 12(3)); sealed, erased with the subject's data")
 
 
 class DuplicateBody(BaseModel):

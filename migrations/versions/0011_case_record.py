@@ -1,0 +1,34 @@
+"""a case record a supervisory authority would accept: stall flags, sealed free text in the
+audit trail, grounds, restriction, intake notices, time zones, signed checkpoints
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-30 09:50:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0011'
+down_revision: str | None = '0010'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('stalled_flagged_at', sa.DateTime(timezone=True),
+                                      nullable=True))
+        batch_op.add_column(sa.Column('extension_reason_sealed', sa.LargeBinary(),
+                                      nullable=True))
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('note_sealed', sa.LargeBinary(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_column('note_sealed')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('extension_reason_sealed')
+        batch_op.drop_column('stalled_flagged_at')
