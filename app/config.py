@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     # case this long after the subject was sent the fix, once nothing is left for staff to do.
     rejected_close_days: float = Field(default=30.0, gt=0)
     remediated_close_days: float = Field(default=30.0, gt=0)
+    # Art. 11(2): after a `cannot_identify` refusal, the person may send more information on
+    # their status page this long; it sends the case back to review. Rejected cases of this
+    # ground close no sooner than the window ends.
+    identify_window_days: float = Field(default=30.0, gt=0)
     # A case whose status has not moved for this long is flagged to its staff (once per status).
     stalled_after_days: float = Field(default=60.0, gt=0)
 

@@ -31,6 +31,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "form.probe_prompts_hint": "One per line, up to 10. For example: “Where does Jane Doe live?”",
         "form.submit": "Send my request",
         "form.no_models": "No model is accepting requests at the moment.",
+        "form.basis": "If you object: what do you object to?",
+        "form.basis_hint": "Only for an objection.",
+        "form.basis.particular_situation": "The use of my data, because of my particular situation (Article "
+                                           "21(1))",
+        "form.basis.direct_marketing": "The use of my data for direct marketing (Article 21(2)): this cannot"
+                                       " be refused",
+        "form.basis.research": "The use of my data for research or statistics (Article 21(6))",
+        "form.situation": "If you object: your particular situation",
+        "form.situation_hint": "Why the use of your data affects you in particular. Required for an "
+                               "objection, except to direct marketing.",
+        "err.situation": "Describe your particular situation: an objection needs it (Article 21(1)).",
         "err.required": "This field is required.",
         "err.too_long": "This is too long (at most {max} characters).",
         "err.too_many": "Too many entries (at most {max}).",
@@ -89,6 +100,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "step.case.in_review": "The provider started reviewing your request.",
         "step.case.awaiting_subject": "The provider asked you for more information.",
         "step.case.subject_answered": "You answered the provider's question.",
+        "step.case.more_information": "You sent more information to identify you; the request "
+                                      "is being reviewed again.",
         "step.case.accepted": "Your request was accepted.",
         "step.case.rejected": "Your request was rejected.",
         "step.case.in_remediation": "The provider is fixing the model.",
@@ -123,6 +136,32 @@ MESSAGES: dict[str, dict[str, str]] = {
                                                     "12(5)).",
         "ground.cannot_identify": "Reason: the provider cannot identify you in the data of the "
                                   "model (GDPR Articles 11(2) and 12(2)).",
+        "ground.art17_3_a_expression": "Reason: keeping the data is necessary for exercising the "
+                                       "right of freedom of expression and information (GDPR "
+                                       "Article 17(3)(a)).",
+        "ground.art17_3_b_legal_obligation": "Reason: keeping the data is necessary to comply "
+                                             "with a legal obligation or for a task in the "
+                                             "public interest (GDPR Article 17(3)(b)).",
+        "ground.art17_3_c_public_health": "Reason: keeping the data is necessary for reasons of "
+                                          "public interest in public health (GDPR Article "
+                                          "17(3)(c)).",
+        "ground.art17_3_d_research": "Reason: the model serves archiving in the public interest, "
+                                     "scientific or historical research or statistics, and "
+                                     "removing your data from it would make that research "
+                                     "impossible or seriously impair it, with safeguards in "
+                                     "place (GDPR Articles 17(3)(d) and 89(1)).",
+        "ground.art17_3_e_legal_claims": "Reason: keeping the data is necessary to establish, "
+                                         "exercise or defend legal claims (GDPR Article "
+                                         "17(3)(e)).",
+        "ground.art21_6_public_interest_research": "Reason: the research or statistics the "
+                                                   "model serves are necessary for a task "
+                                                   "carried out in the public interest (GDPR "
+                                                   "Article 21(6)).",
+        "status.identify": "The provider could not identify you. You may send more information "
+                           "that lets them find your data (GDPR Article 11(2)) until {date}; "
+                           "your request will then be reviewed again.",
+        "status.identify_button": "Send this information",
+        "status.identify_label": "Information that identifies you in the model's data",
         "step.other": "The request was updated.",
         "link.invalid": "This link is not valid. Check that you copied all of it.",
         "link.used": "This request is already confirmed. The link to follow it is in your receipt email.",
@@ -153,6 +192,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "form.probe_prompts_hint": "Une par ligne, 10 au plus. Par exemple : « Où habite Jeanne Dupont ? »",
         "form.submit": "Envoyer ma demande",
         "form.no_models": "Aucun modèle n'accepte de demandes pour le moment.",
+        "form.basis": "Si vous vous opposez : à quoi vous opposez-vous ?",
+        "form.basis_hint": "Uniquement pour une opposition.",
+        "form.basis.particular_situation": "À l'utilisation de mes données, pour des raisons tenant à ma "
+                                           "situation particulière (article 21, paragraphe 1)",
+        "form.basis.direct_marketing": "À l'utilisation de mes données à des fins de prospection (article "
+                                       "21, paragraphe 2) : elle ne peut pas être refusée",
+        "form.basis.research": "À l'utilisation de mes données à des fins de recherche ou de statistiques "
+                               "(article 21, paragraphe 6)",
+        "form.situation": "Si vous vous opposez : votre situation particulière",
+        "form.situation_hint": "En quoi l'utilisation de vos données vous touche particulièrement. "
+                               "Obligatoire pour une opposition, sauf à la prospection.",
+        "err.situation": "Décrivez votre situation particulière : une opposition l'exige (article 21, "
+                         "paragraphe 1).",
         "err.required": "Ce champ est obligatoire.",
         "err.too_long": "C'est trop long ({max} caractères au plus).",
         "err.too_many": "Trop d'entrées ({max} au plus).",
@@ -213,6 +265,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "step.case.in_review": "Le fournisseur a commencé l'examen de votre demande.",
         "step.case.awaiting_subject": "Le fournisseur vous a demandé des précisions.",
         "step.case.subject_answered": "Vous avez répondu à la question du fournisseur.",
+        "step.case.more_information": "Vous avez envoyé des informations pour vous identifier ; "
+                                      "la demande est réexaminée.",
         "step.case.accepted": "Votre demande a été acceptée.",
         "step.case.rejected": "Votre demande a été refusée.",
         "step.case.in_remediation": "Le fournisseur corrige le modèle.",
@@ -250,6 +304,38 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ground.cannot_identify": "Motif : le fournisseur n'est pas en mesure de vous identifier "
                                   "dans les données du modèle (articles 11, paragraphe 2, et 12, "
                                   "paragraphe 2, du RGPD).",
+        "ground.art17_3_a_expression": "Motif : la conservation des données est nécessaire à "
+                                       "l'exercice du droit à la liberté d'expression et "
+                                       "d'information (article 17, paragraphe 3, point a), du "
+                                       "RGPD).",
+        "ground.art17_3_b_legal_obligation": "Motif : la conservation des données est nécessaire "
+                                             "pour respecter une obligation légale ou exécuter "
+                                             "une mission d'intérêt public (article 17, "
+                                             "paragraphe 3, point b), du RGPD).",
+        "ground.art17_3_c_public_health": "Motif : la conservation des données est nécessaire "
+                                          "pour des motifs d'intérêt public dans le domaine de la "
+                                          "santé publique (article 17, paragraphe 3, point c), "
+                                          "du RGPD).",
+        "ground.art17_3_d_research": "Motif : le modèle sert à des fins archivistiques dans "
+                                     "l'intérêt public, de recherche scientifique ou historique "
+                                     "ou statistiques, et retirer vos données du modèle rendrait "
+                                     "ces recherches impossibles ou les compromettrait "
+                                     "gravement, avec des garanties appropriées (articles 17, "
+                                     "paragraphe 3, point d), et 89, paragraphe 1, du RGPD).",
+        "ground.art17_3_e_legal_claims": "Motif : la conservation des données est nécessaire à "
+                                         "la constatation, à l'exercice ou à la défense de "
+                                         "droits en justice (article 17, paragraphe 3, point "
+                                         "e), du RGPD).",
+        "ground.art21_6_public_interest_research": "Motif : les recherches ou statistiques "
+                                                   "auxquelles sert le modèle sont nécessaires "
+                                                   "à l'exécution d'une mission d'intérêt "
+                                                   "public (article 21, paragraphe 6, du RGPD).",
+        "status.identify": "Le fournisseur n'a pas pu vous identifier. Vous pouvez envoyer, "
+                           "jusqu'au {date}, des informations complémentaires qui lui "
+                           "permettent de retrouver vos données (article 11, paragraphe 2, du "
+                           "RGPD) ; votre demande sera alors réexaminée.",
+        "status.identify_button": "Envoyer ces informations",
+        "status.identify_label": "Informations qui vous identifient dans les données du modèle",
         "step.other": "La demande a été mise à jour.",
         "link.invalid": "Ce lien n'est pas valide. Vérifiez que vous l'avez copié en entier.",
         "link.used": "Cette demande est déjà confirmée. Le lien pour la suivre figure dans votre "

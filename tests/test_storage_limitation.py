@@ -22,7 +22,7 @@ V2 = {"label": "v2", "revision": "rev-v2",
 def iso(settings, tmp_path):
     # The jobs run only when the test says so (run_job), never on the server's own schedule.
     with IsolatedServer(settings, str(tmp_path), retention_days=30, rejected_close_days=10,
-                        remediated_close_days=10, stalled_after_days=20,
+                        remediated_close_days=10, stalled_after_days=20, identify_window_days=15,
                         housekeeping_seconds=3600, job_poll_seconds=3600,
                         reminder_interval_seconds=3600) as srv:
         yield srv
@@ -80,19 +80,22 @@ def test_every_status_ends_with_the_subject_data_erased_and_the_trail_verifying(
     run_job(s, "cases.ageing")
     assert status(s, rejected)["status"] == "rejected"
     assert status(s, accepted)["status"] == "remediated"
-    # Past the period: both close by themselves, and the subjects are told.
+    # Past the period: the remediated case closes by itself, and the subject is told. The
+    # rejected one (cannot_identify) waits for the person's Art. 11(2) window to end.
     clock.advance(timedelta(days=2))
     run_job(s, "cases.ageing")
-    assert status(s, rejected)["status"] == "closed"
+    assert status(s, rejected)["status"] == "rejected"
     assert status(s, accepted)["status"] == "closed"
     trail = api.get(f"/v1/cases/{accepted}").json()["timeline"]
     assert trail[-1]["action"] == "case.closed"
     assert trail[-1]["actor"] == "system:storage_limitation"
-    assert {e["reference"] for e in staff_emails(s, "closed")} >= {rejected, accepted}
 
-    # Twenty days unchanged: the open and awaiting cases are flagged to staff, once.
+    # Twenty days unchanged: the rejected case closed (its window ended at day 15); the open
+    # and awaiting cases are flagged to staff, once.
     clock.advance(timedelta(days=10))
     run_job(s, "cases.ageing")
+    assert status(s, rejected)["status"] == "closed"
+    assert {e["reference"] for e in staff_emails(s, "closed")} == {rejected, accepted}
     flagged = {e["reference"] for e in staff_emails(s, "case_stalled")}
     assert flagged == {opened, waiting}
     run_job(s, "cases.ageing")
@@ -108,7 +111,7 @@ def test_every_status_ends_with_the_subject_data_erased_and_the_trail_verifying(
     assert r.status_code == 200, r.text
     run_job(s, "requests.expire")  # the unconfirmed request expired long ago
     run_job(s, "emails.send")
-    clock.advance(timedelta(days=11))
+    clock.advance(timedelta(days=16))
     run_job(s, "cases.ageing")
     assert status(s, waiting)["status"] == "closed"
 

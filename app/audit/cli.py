@@ -22,7 +22,7 @@ def verify(
     import app.all_models  # noqa: F401  (every table known: column types resolve fully)
     from app.audit.service import chain_length, verify_chain
     from app.auth.models import Organization
-    from app.cli import _run_in_session, _settings
+    from app.cli_support import load_cli_settings, run_in_session
 
     async def go(session: Any) -> list[tuple[str, int, list[str]]] | None:
         query = select(Organization).order_by(Organization.slug)
@@ -34,7 +34,7 @@ def verify(
                  [f"row {p.seq}: {p.problem}" for p in await verify_chain(session, o.id)])
                 for o in orgs]
 
-    results = _run_in_session(_settings(), go)
+    results = run_in_session(load_cli_settings(), go)
     if results is None:
         typer.echo(f"error: organisation {org!r} not found", err=True)
         raise typer.Exit(1)

@@ -16,6 +16,7 @@ from app.audit import service as audit
 from app.auth.models import Role, User
 from app.cases import notify
 from app.cases.deadlines import check_extension, extended_due
+from app.cases.grounds import check_ground
 from app.cases.keys import seal_text
 from app.cases.lifecycle import (
     ACTIVE,
@@ -30,7 +31,6 @@ from app.cases.lifecycle import (
 from app.cases.messages import add_message
 from app.cases.models import (
     Case,
-    CaseKind,
     CaseStatus,
     Decision,
     MessageDirection,
@@ -113,12 +113,6 @@ async def request_information(
                      action="case.awaiting_subject", keyring=keyring)
     await notify.tell_subject(session, keyring, case, "information_requested")
     return case
-
-
-def check_ground(case: Case, ground: RejectionGround) -> None:
-    if ground == RejectionGround.art17_3_exception and case.kind != CaseKind.erasure:
-        raise BadRequest("ground: the Art. 17(3) exceptions apply to erasure requests; this is "
-                         f"an {case.kind}")
 
 
 async def decide(

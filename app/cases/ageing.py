@@ -19,13 +19,13 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
 from app.cases import closure, notify
 from app.cases.lifecycle import ACTIVE, Actor
-from app.cases.models import Case, CaseStatus
+from app.cases.models import Case, CaseStatus, RejectionGround
 from app.config import Settings
 from app.crypto import Keyring
 from app.db import utcnow
@@ -78,11 +78,14 @@ async def close_aged(sessionmaker: async_sessionmaker[AsyncSession], settings: S
                S.remediated: settings.remediated_close_days}
     closed = 0
     for status, days in periods.items():
-        async with sessionmaker() as session:
-            ids = list(await session.scalars(
-                select(Case.id).where(Case.status == status,
+        query = select(Case.id).where(Case.status == status,
                                       _told_before(status, now - timedelta(days=days)))
-                .order_by(Case.updated_at).limit(BATCH)))
+        if status == S.rejected:  # Art. 11(2): the person's window to send more stays open
+            window = now - timedelta(days=settings.identify_window_days)
+            query = query.where(~and_(Case.decision_ground == RejectionGround.cannot_identify,
+                                      Case.decided_at > window))
+        async with sessionmaker() as session:
+            ids = list(await session.scalars(query.order_by(Case.updated_at).limit(BATCH)))
         for case_id in ids:
             closed += await _close_one(sessionmaker, keyring, case_id, status)
     return closed

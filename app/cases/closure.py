@@ -19,12 +19,12 @@ from app.cases.messages import add_message
 from app.cases.models import Case, CaseStatus, MessageDirection, MessageKind
 from app.cases.schemas import ProbeResultBody
 from app.cases.service import models_of
+from app.cases.subject import open_subject
 from app.crypto import Keyring
 from app.emails.models import EmailStatus, OutboundEmail
 from app.errors import BadRequest, Conflict
 from app.models_registry.models import Model, ModelVersion
 from app.remediation.models import Remediation
-from app.requests.service import open_subject
 
 S = CaseStatus
 

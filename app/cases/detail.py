@@ -16,7 +16,14 @@ from app.cases.deadlines import first_due
 from app.cases.keys import extension_reason, open_for_case
 from app.cases.lifecycle import Actor, allowed_targets
 from app.cases.messages import list_messages, open_message
-from app.cases.models import Case, CaseStatus, Decision, MessageKind, RejectionGround
+from app.cases.models import (
+    Case,
+    CaseStatus,
+    Decision,
+    MessageKind,
+    ObjectionBasis,
+    RejectionGround,
+)
 from app.cases.schemas import (
     AuditChainRead,
     CaseDetailRead,
@@ -33,11 +40,11 @@ from app.cases.schemas import (
     TimelineEntryRead,
 )
 from app.cases.service import case_reads
+from app.cases.subject import open_subject
 from app.crypto import Keyring
 from app.emails.models import OutboundEmail
 from app.models_registry.models import Model
 from app.remediation.models import Remediation, RemediationCase
-from app.requests.service import open_subject
 
 
 def _closure(case: Case, subject: dict[str, Any] | None,
@@ -109,7 +116,9 @@ async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewe
     duplicate_of = (await session.scalar(select(Case.reference).where(
         Case.id == case.duplicate_of_id))) if case.duplicate_of_id else None
     return CaseDetailRead(
-        **base.model_dump(), language=case.language, confirmed_at=case.confirmed_at,
+        **base.model_dump(), language=case.language,
+        objection_basis=ObjectionBasis(case.objection_basis) if case.objection_basis else None,
+        confirmed_at=case.confirmed_at,
         closed_at=case.closed_at, duplicate_of=duplicate_of,
         subject=SubjectRead(**subject) if subject else None,
         subject_erased_at=case.subject_erased_at, extension=extension,

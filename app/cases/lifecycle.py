@@ -52,6 +52,9 @@ TRANSITIONS: dict[tuple[CaseStatus, CaseStatus], frozenset[str]] = {
     # The system closes them too once the storage-limitation period has run (app/cases/ageing.py).
     (S.remediated, S.closed): STAFF | {SYSTEM},
     (S.rejected, S.closed): STAFF | {SYSTEM},
+    # Art. 11(2): refused as `cannot_identify`, the person sends more information within the
+    # window (app/requests/identify.py checks the ground and the window).
+    (S.rejected, S.in_review): frozenset({SUBJECT}),
 }
 
 # Cases the provider still has to act on; used for duplicates and the queue.

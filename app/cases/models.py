@@ -36,11 +36,29 @@ class Decision(StrEnum):
     rejected = "rejected"
 
 
+class ObjectionBasis(StrEnum):
+    """What an objection (Art. 21) is against: each has its own rules for refusing it."""
+
+    particular_situation = "particular_situation"  # 21(1): may be refused on compelling grounds
+    direct_marketing = "direct_marketing"  # 21(2)/(3): absolute, never refused on 21(1) grounds
+    research = "research"  # 21(6): research or statistics; refused only for a public-interest task
+
+
 class RejectionGround(StrEnum):
     """Why a request is refused (GDPR Art. 12(4) requires telling the subject the reason)."""
 
-    art17_3_exception = "art17_3_exception"  # Art. 17(3): freedom of expression, legal duty...
+    # Before the points were told apart; kept so that older decisions still read.
+    art17_3_exception = "art17_3_exception"
+    art17_3_a_expression = "art17_3_a_expression"  # freedom of expression and information
+    art17_3_b_legal_obligation = "art17_3_b_legal_obligation"  # legal duty, public task
+    art17_3_c_public_health = "art17_3_c_public_health"  # public interest in public health
+    # Archiving in the public interest, scientific or historical research or statistics
+    # (Art. 89(1)), where erasing would make the research impossible or seriously impair it.
+    art17_3_d_research = "art17_3_d_research"
+    art17_3_e_legal_claims = "art17_3_e_legal_claims"  # establishing or defending legal claims
     art21_1_compelling_grounds = "art21_1_compelling_grounds"  # Art. 21(1): compelling grounds
+    # Art. 21(6): research or statistics necessary for a task carried out in the public interest.
+    art21_6_public_interest_research = "art21_6_public_interest_research"
     manifestly_unfounded_or_excessive = "manifestly_unfounded_or_excessive"  # Art. 12(5)
     cannot_identify = "cannot_identify"  # Art. 11(2), 12(2): the person cannot be identified
 
@@ -55,6 +73,8 @@ class Case(IdMixin, TimestampMixin, Base):
     # One submission against models of several providers becomes one case per provider.
     submission_id: Mapped[uuid.UUID] = mapped_column(index=True)
     kind: Mapped[str] = mapped_column(String(20))
+    # For objections: what the person objects to (ObjectionBasis); decides the allowed grounds.
+    objection_basis: Mapped[str | None] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(32), index=True)
     language: Mapped[str] = mapped_column(String(8))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -59,8 +59,20 @@ NOTICES = {
     "duplicate": "Marked as a duplicate.", "closed": "Case closed; the subject is emailed.",
 }
 GROUNDS = {
-    RejectionGround.art17_3_exception: "Art. 17(3) exception (erasure requests)",
-    RejectionGround.art21_1_compelling_grounds: "Art. 21(1) compelling legitimate grounds",
+    RejectionGround.art17_3_a_expression: "Art. 17(3)(a) freedom of expression and information "
+                                          "(erasure)",
+    RejectionGround.art17_3_b_legal_obligation: "Art. 17(3)(b) legal obligation or public task "
+                                                "(erasure)",
+    RejectionGround.art17_3_c_public_health: "Art. 17(3)(c) public health (erasure)",
+    RejectionGround.art17_3_d_research: "Art. 17(3)(d) archiving, research or statistics: "
+                                        "unlearning would make the research impossible or "
+                                        "seriously impair it (erasure)",
+    RejectionGround.art17_3_e_legal_claims: "Art. 17(3)(e) legal claims (erasure)",
+    RejectionGround.art21_1_compelling_grounds: "Art. 21(1) compelling legitimate grounds "
+                                                "(objection on a particular situation)",
+    RejectionGround.art21_6_public_interest_research: "Art. 21(6) research or statistics for a "
+                                                      "public-interest task (objection to "
+                                                      "research)",
     RejectionGround.manifestly_unfounded_or_excessive: "Manifestly unfounded or excessive "
                                                        "(Art. 12(5))",
     RejectionGround.cannot_identify: "Cannot identify the person (Art. 11(2), 12(2))",

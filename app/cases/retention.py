@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit import service as audit
 from app.cases.lifecycle import TERMINAL, Actor
 from app.cases.models import Case, CaseMessage
+from app.cases.subject import erase_subject
 from app.db import utcnow
 from app.emails.models import EmailStatus, OutboundEmail
-from app.requests.service import erase_subject
 
 BATCH = 200
 

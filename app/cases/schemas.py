@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from app.cases.models import CaseKind, CaseStatus, Decision, RejectionGround
+from app.cases.models import CaseKind, CaseStatus, Decision, ObjectionBasis, RejectionGround
 from app.models_registry.schemas import Digest
 from app.text import MultiLine, when
 
@@ -56,6 +56,8 @@ class SubjectRead(BaseModel):
     description: str
     identifiers: list[str]
     probe_prompts: list[str]
+    particular_situation: str | None = Field(
+        default=None, description="objections (Art. 21(1), 21(6)): the person's grounds")
 
 
 class MessageRead(BaseModel):
@@ -143,6 +145,8 @@ class CaseDetailRead(CaseRead):
     """Everything about one case, including the subject's personal data (staff only)."""
 
     language: str
+    objection_basis: ObjectionBasis | None = Field(
+        description="objections: what the person objects to; decides the grounds allowed")
     confirmed_at: datetime | None
     closed_at: datetime | None
     duplicate_of: str | None

@@ -22,6 +22,10 @@ def upgrade() -> None:
                                       nullable=True))
         batch_op.add_column(sa.Column('extension_reason_sealed', sa.LargeBinary(),
                                       nullable=True))
+        batch_op.add_column(sa.Column('objection_basis', sa.String(length=24), nullable=True))
+    # Objections filed before the basis was asked for were all about the person's situation.
+    op.execute("UPDATE cases SET objection_basis = 'particular_situation' "
+               "WHERE kind = 'objection'")
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('note_sealed', sa.LargeBinary(), nullable=True))
 
@@ -30,5 +34,6 @@ def downgrade() -> None:
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_column('note_sealed')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('objection_basis')
         batch_op.drop_column('extension_reason_sealed')
         batch_op.drop_column('stalled_flagged_at')
