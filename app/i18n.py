@@ -161,6 +161,16 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "that lets them find your data (GDPR Article 11(2)) until {date}; "
                            "your request will then be reviewed again.",
         "status.identify_button": "Send this information",
+        "status.recipients": "Who was told of the correction",
+        "status.recipients_intro": "The provider told those who re-use the model, and the "
+                                   "providers of models derived from it, to replace their "
+                                   "copies (GDPR Article 19).",
+        "status.recipient": "Recipient",
+        "status.sent": "Sent",
+        "status.delivered": "Delivered",
+        "status.acknowledged": "Confirmed",
+        "recipient.re_user": "re-user of the model",
+        "recipient.derived_model_provider": "provider of a derived model",
         "status.identify_label": "Information that identifies you in the model's data",
         "step.other": "The request was updated.",
         "link.invalid": "This link is not valid. Check that you copied all of it.",
@@ -335,6 +345,16 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "permettent de retrouver vos données (article 11, paragraphe 2, du "
                            "RGPD) ; votre demande sera alors réexaminée.",
         "status.identify_button": "Envoyer ces informations",
+        "status.recipients": "Qui a été informé de la correction",
+        "status.recipients_intro": "Le fournisseur a demandé à ceux qui réutilisent le modèle, et "
+                                   "aux fournisseurs des modèles qui en dérivent, de remplacer "
+                                   "leurs copies (article 19 du RGPD).",
+        "status.recipient": "Destinataire",
+        "status.sent": "Envoyé le",
+        "status.delivered": "Remis le",
+        "status.acknowledged": "Confirmé le",
+        "recipient.re_user": "réutilisateur du modèle",
+        "recipient.derived_model_provider": "fournisseur d'un modèle dérivé",
         "status.identify_label": "Informations qui vous identifient dans les données du modèle",
         "step.other": "La demande a été mise à jour.",
         "link.invalid": "Ce lien n'est pas valide. Vérifiez que vous l'avez copié en entier.",

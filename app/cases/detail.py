@@ -24,6 +24,7 @@ from app.cases.models import (
     ObjectionBasis,
     RejectionGround,
 )
+from app.cases.recipients import Told, who_was_told
 from app.cases.schemas import (
     AuditChainRead,
     CaseDetailRead,
@@ -35,6 +36,7 @@ from app.cases.schemas import (
     MessageRead,
     NotificationRead,
     ProbeResultRead,
+    RecipientRead,
     RemediationLinkRead,
     SubjectRead,
     TimelineEntryRead,
@@ -59,6 +61,8 @@ def _closure(case: Case, subject: dict[str, Any] | None,
                               result=results.get(p["index"], {}).get("result"))
               for p in evidence.get("probes", [])]
     return ClosureRead(closed_at=case.closed_at, closed_by=evidence["closed_by"],
+                       acks_pending_at_closure=evidence.get("acks_pending", 0),
+                       pending_acks_reason=evidence.get("pending_acks_reason"),
                        fixed_versions=[FixedVersionRead.model_validate(v)
                                        for v in evidence.get("fixed_versions", [])],
                        probes=probes)
@@ -72,6 +76,13 @@ async def _remediations(session: AsyncSession, case: Case) -> list[RemediationLi
         .where(RemediationCase.case_id == case.id).order_by(Remediation.created_at))
     return [RemediationLinkRead(id=r.id, model=f"{ns}/{name}", method=r.method, status=r.status,
                                 progress=r.progress) for r, ns, name in rows]
+
+
+def recipient_read(t: Told) -> RecipientRead:
+    return RecipientRead(kind=t.kind.value, name=t.name, model=t.model, sent_at=t.sent_at,
+                         delivered_at=t.delivered_at, acknowledged_at=t.acknowledged_at,
+                         event_id=t.event_id, must_acknowledge=t.must_acknowledge,
+                         ack_outcome=t.ack_outcome, ack_pending=t.ack_pending)
 
 
 def _note(keyring: Keyring, case: Case, e: AuditEvent) -> str | None:
@@ -127,6 +138,7 @@ async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewe
         closure=_closure(case, subject, results),
         notifications=[NotificationRead(kind=e.kind, created_at=e.created_at, status=e.status,
                                         sent_at=e.sent_at, attempts=e.attempts) for e in emails],
+        recipients=[recipient_read(t) for t in await who_was_told(session, case)],
         timeline=[TimelineEntryRead(seq=e.seq, at=e.created_at, actor=e.actor, action=e.action,
                                     from_status=e.from_status, to_status=e.to_status,
                                     note=_note(keyring, case, e), note_digest=e.note

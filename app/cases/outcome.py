@@ -11,7 +11,13 @@ from app.cases.evidence import fixed_versions
 from app.cases.keys import extension_reason
 from app.cases.messages import latest_message, open_message
 from app.cases.models import Case, CaseStatus, Decision, MessageKind, RejectionGround
-from app.cases.schemas import DecisionNotice, ExtensionNotice, FixedVersionNotice
+from app.cases.recipients import who_was_told
+from app.cases.schemas import (
+    DecisionNotice,
+    ExtensionNotice,
+    FixedVersionNotice,
+    RecipientNotice,
+)
 from app.crypto import Keyring
 
 # Audit rows about the provider's own housekeeping, not shown on the subject's timeline.
@@ -36,5 +42,10 @@ async def subject_outcome(session: AsyncSession, keyring: Keyring, case: Case) -
     if case.status in (CaseStatus.remediated, CaseStatus.closed):
         fixed = [FixedVersionNotice(model=m.ref, label=v.label, revision=v.revision)
                  for m, v, _ in await fixed_versions(session, case)]
+    recipients = [RecipientNotice(kind=t.kind.value, name=t.name, model=t.model,
+                                  sent_at=t.sent_at, delivered_at=t.delivered_at,
+                                  acknowledged_at=t.acknowledged_at)
+                  for t in await who_was_told(session, case)] if fixed else []
     return {"decision": decision, "extension": extension, "fixed_versions": fixed,
+            "recipients": recipients,
             "closed_at": case.closed_at if case.status == CaseStatus.closed else None}

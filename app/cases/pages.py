@@ -265,7 +265,8 @@ def _body(action: str, form: FormData) -> BaseModel:
         if f"probe-{index}-reproduced" in form:
             results.append({"index": index, "result": field(form, f"probe-{index}-result"),
                             "reproduced": form.get(f"probe-{index}-reproduced") == "yes"})
-    return ClosureBody.model_validate({"probe_results": results, "note": note})
+    return ClosureBody.model_validate({"probe_results": results, "note": note,
+                                       "pending_acks_reason": field(form, "pending_acks_reason")})
 
 
 async def _apply(session: Session, keyring: Any, settings: Any, principal: Any, reference: str,

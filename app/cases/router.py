@@ -192,5 +192,6 @@ async def close_case(reference: Reference, body: ClosureBody, session: Session,
     each of the subject's probe prompts against them), or a rejected case."""
     case = await get_case(session, principal.org_id, reference, lock=True)
     await closure.close(session, keyring, Actor.of(principal), case,
-                        probe_results=body.probe_results, note=body.note)
+                        probe_results=body.probe_results, note=body.note,
+                        pending_acks_reason=body.pending_acks_reason)
     return await _detail(session, keyring, principal, reference)

@@ -129,6 +129,8 @@ class ClosureRead(BaseModel):
     closed_by: str
     fixed_versions: list[FixedVersionRead]
     probes: list[ProbeResultRead]
+    acks_pending_at_closure: int = 0
+    pending_acks_reason: str | None = None
 
 
 class NotificationRead(BaseModel):
@@ -139,6 +141,27 @@ class NotificationRead(BaseModel):
     status: str
     sent_at: datetime | None
     attempts: int
+
+
+class RecipientNotice(BaseModel):
+    """Who was told of the correction (GDPR Art. 19), as the subject sees it."""
+
+    kind: Literal["re_user", "derived_model_provider"]
+    name: str = Field(description="the re-user's display name, or the derived model's provider")
+    model: str = Field(description="the model they were told about")
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    acknowledged_at: datetime | None = Field(
+        description="when they confirmed their copies were replaced or deleted")
+
+
+class RecipientRead(RecipientNotice):
+    """The same with the evidence a regulator needs to check it against the event log."""
+
+    event_id: uuid.UUID
+    must_acknowledge: bool
+    ack_outcome: str | None
+    ack_pending: bool
 
 
 class CaseDetailRead(CaseRead):
@@ -158,6 +181,9 @@ class CaseDetailRead(CaseRead):
     remediations: list[RemediationLinkRead]
     closure: ClosureRead | None
     notifications: list[NotificationRead]
+    recipients: list[RecipientRead] = Field(
+        description="Art. 19: who was told of the fix, with sent, delivered and acknowledged "
+                    "dates")
     timeline: list[TimelineEntryRead]
     next_steps: list[CaseStatus] = Field(description="statuses the caller may move it to")
 
@@ -242,6 +268,9 @@ class ClosureBody(BaseModel):
     probe_results: list[ProbeResultBody] = Field(
         default_factory=list, max_length=10,
         description="one per probe prompt the subject gave, run against the fixed version")
+    pending_acks_reason: Note | None = Field(
+        default=None, description="required when re-users told of the fix have not all "
+                                  "acknowledged yet: why the case closes anyway (recorded)")
     note: Note | None = None
 
 

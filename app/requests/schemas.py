@@ -6,7 +6,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_validator
 
 from app.cases.models import CaseKind, CaseStatus, ObjectionBasis
-from app.cases.schemas import DecisionNotice, ExtensionNotice, FixedVersionNotice
+from app.cases.schemas import (
+    DecisionNotice,
+    ExtensionNotice,
+    FixedVersionNotice,
+    RecipientNotice,
+)
 from app.models_registry.schemas import ModelId
 from app.text import MultiLine, OneLine
 
@@ -111,6 +116,9 @@ class RequestStatus(BaseModel):
     fixed_versions: list[FixedVersionNotice] = Field(
         default_factory=list, description="versions released without your data")
     closed_at: datetime | None = None
+    recipients: list[RecipientNotice] = Field(
+        default_factory=list, description="who was told of the correction (GDPR Art. 19): "
+        "re-users and providers of derived models, with sent, delivered and acknowledged dates")
     information_until: datetime | None = Field(
         default=None, description="refused because the provider could not identify you: until "
         "then you may send more information (Art. 11(2)), which sends the request back to "
