@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     # their status page this long; it sends the case back to review. Rejected cases of this
     # ground close no sooner than the window ends.
     identify_window_days: float = Field(default=30.0, gt=0)
+    # How often each organisation's audit chain head is signed and published (if it moved).
+    audit_checkpoint_seconds: float = Field(default=3600.0, gt=0)
     # A case whose status has not moved for this long is flagged to its staff (once per status).
     stalled_after_days: float = Field(default=60.0, gt=0)
 

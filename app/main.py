@@ -18,6 +18,7 @@ from app.access.router import public as access_public_router
 from app.acks.pages import router as ack_pages
 from app.acks.router import public as acks_public_router
 from app.acks.router import router as acks_router
+from app.audit.router import router as audit_checkpoints_router
 from app.auth.router import router as auth_router
 from app.cases.pages import router as case_pages
 from app.cases.router import router as cases_router
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(subscriber_router)
     app.include_router(acks_public_router)
     app.include_router(feeds_router)
+    app.include_router(audit_checkpoints_router)
     app.include_router(webhook_keys_router)
     app.include_router(requests_router)
     app.include_router(cases_router)

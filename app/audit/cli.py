@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -50,3 +51,17 @@ def verify(
     if broken:
         typer.echo("error: the audit trail was tampered with or damaged", err=True)
         raise typer.Exit(1)
+
+
+@audit_cli.command("verify-export")
+def verify_export(
+    file: Annotated[Path, typer.Argument(help="a case export (`GET /v1/cases/{ref}/export`)")],
+) -> None:
+    """Check a case export offline, with no database: every row's hash, the links up to the
+    chain's head, the timeline against the hashed rows, and the head's Ed25519 signature.
+
+    Exits 0 when the export proves itself, 1 when it was altered, 2 when it cannot be read.
+    The same check, with Python alone: tools/verify_export.py."""
+    from app.audit.verify_export import main
+
+    raise typer.Exit(main(["verify-export", str(file)]))

@@ -45,3 +45,19 @@ class AuditHead(Base):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(IdMixin, Base):
+    """The organisation's chain head, signed with the service's Ed25519 key and published: anyone
+    who kept a copy catches a chain later rebuilt by someone with write access to the database
+    (the rebuilt rows cannot reach a signed head)."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (UniqueConstraint("org_id", "seq"),)
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"), index=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kid: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))  # base64 Ed25519 over the message

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit import checkpoints
 from app.audit import service as audit
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import Organization
@@ -29,6 +30,7 @@ from app.cases.schemas import (
     AuditChainRead,
     CaseDetailRead,
     CaseExport,
+    CheckpointRead,
     ClosureRead,
     DecisionRead,
     ExtensionRead,
@@ -36,6 +38,7 @@ from app.cases.schemas import (
     MessageRead,
     NotificationRead,
     ProbeResultRead,
+    ProofRead,
     RecipientRead,
     RemediationLinkRead,
     SubjectRead,
@@ -44,6 +47,7 @@ from app.cases.schemas import (
 from app.cases.service import case_reads
 from app.cases.subject import open_subject
 from app.crypto import Keyring
+from app.delivery.signing import ServiceKeys
 from app.emails.models import OutboundEmail
 from app.models_registry.models import Model
 from app.remediation.models import Remediation, RemediationCase
@@ -150,8 +154,31 @@ async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewe
     )
 
 
+def hashed_row(e: AuditEvent) -> dict[str, Any]:
+    """A row as `app.audit.service.event_hash` hashes it (and the hash), for offline checks."""
+    return {"org_id": str(e.org_id), "seq": e.seq,
+            "case_id": str(e.case_id) if e.case_id else None, "actor": e.actor,
+            "action": e.action, "from": e.from_status, "to": e.to_status, "note": e.note,
+            "details": e.details, "created_at": e.created_at.isoformat(),
+            "prev_hash": e.prev_hash, "hash": e.hash}
+
+
+async def _proof(session: AsyncSession, keys: ServiceKeys, case: Case, slug: str,
+                 head: AuditHead) -> ProofRead:
+    rows = await audit.case_trail(session, case.id)
+    first = rows[0].seq if rows else head.seq
+    links = [(seq, prev, h) for seq, prev, h in await session.execute(
+        select(AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.hash)
+        .where(AuditEvent.org_id == case.org_id, AuditEvent.seq >= first,
+               AuditEvent.seq <= head.seq).order_by(AuditEvent.seq))]
+    checkpoint = await checkpoints.record(session, keys, case.org_id, slug, head)
+    return ProofRead(rows=[hashed_row(e) for e in rows], links=links,
+                     head={"seq": head.seq, "hash": head.hash},
+                     checkpoint=CheckpointRead(**checkpoint))
+
+
 async def export_case(session: AsyncSession, keyring: Keyring, case: Case, actor: Actor,
-                      now: datetime) -> CaseExport:
+                      now: datetime, keys: ServiceKeys) -> CaseExport:
     """The full record. The export itself is an audit row (who took the personal data out), and
     the chain head lets a later reader check the trail has not been rewritten since."""
     await audit.append(session, org_id=case.org_id, case_id=case.id, actor=actor.label,
@@ -163,4 +190,5 @@ async def export_case(session: AsyncSession, keyring: Keyring, case: Case, actor
     slug = await session.scalar(select(Organization.slug).where(Organization.id == case.org_id))
     return CaseExport(exported_at=now, exported_by=actor.label, organization=slug or "",
                       record=record, audit_chain=AuditChainRead(
-                          head_seq=head.seq, head_hash=head.hash, intact=not problems))
+                          head_seq=head.seq, head_hash=head.hash, intact=not problems),
+                      proof=await _proof(session, keys, case, slug or "", head))

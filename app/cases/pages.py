@@ -305,7 +305,8 @@ async def case_action(request: Request, reference: str, action: str, session: Se
                       settings: CurrentSettings) -> Response:
     form = await read_form(request)
     if action == "export":
-        return await _export(session, keyring, principal, reference)
+        return await _export(session, keyring, principal, reference,
+                             request.app.state.webhook_keys)
     if action not in DONE:
         raise BadRequest("Unknown action.")
     await get_case(session, principal.org_id, reference)  # a missing case is a 404 page
@@ -333,10 +334,11 @@ async def case_action(request: Request, reference: str, action: str, session: Se
                             status_code=303)
 
 
-async def _export(session: Session, keyring: Any, principal: Any, reference: str) -> Response:
+async def _export(session: Session, keyring: Any, principal: Any, reference: str,
+                  keys: Any) -> Response:
     if not re.fullmatch(REFERENCE_PATTERN, reference):
         raise BadRequest("Unknown case.")
     case = await get_case(session, principal.org_id, reference)
-    record = await export_case(session, keyring, case, Actor.of(principal), utcnow())
+    record = await export_case(session, keyring, case, Actor.of(principal), utcnow(), keys)
     return JSONResponse(record.model_dump(mode="json"), headers={
         "Content-Disposition": f'attachment; filename="{case.reference}.json"'})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.auth.deps import StaffPrincipal
@@ -98,13 +98,14 @@ async def get_case_(reference: Reference, session: Session, principal: StaffPrin
 
 
 @router.get("/{reference}/export", name="export_case", response_model=CaseExport)
-async def export_case_(reference: Reference, session: Session, principal: StaffPrincipal,
-                       keyring: CurrentKeyring) -> JSONResponse:
+async def export_case_(reference: Reference, request: Request, session: Session,
+                       principal: StaffPrincipal, keyring: CurrentKeyring) -> JSONResponse:
     """The case's full record as a JSON file for a regulator: timeline with its hash chain,
     decision, evidence, and the emails sent (kinds and times, not content). Recorded in the
     audit trail."""
     case = await get_case(session, principal.org_id, reference)
-    record = await export_case(session, keyring, case, Actor.of(principal), utcnow())
+    record = await export_case(session, keyring, case, Actor.of(principal), utcnow(),
+                               request.app.state.webhook_keys)
     return JSONResponse(record.model_dump(mode="json"), headers={
         "Content-Disposition": f'attachment; filename="{case.reference}.json"'})
 

@@ -194,15 +194,46 @@ class AuditChainRead(BaseModel):
     intact: bool = Field(description="the organisation's whole chain verified at export time")
 
 
+class CheckpointRead(BaseModel):
+    """The organisation's chain head signed with the service's Ed25519 key (the `kid` and key
+    are published at /.well-known/rights-relay/webhook-keys.json)."""
+
+    organization: str
+    seq: int
+    hash: str
+    signed_at: str = Field(description="as signed: ISO 8601")
+    kid: str
+    public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+    signature: str = Field(description="base64 Ed25519 signature of "
+                                       "`rights-relay/audit-checkpoint/v1\\n{organization}\\n"
+                                       "{seq}\\n{hash}\\n{signed_at}`")
+
+
+class ProofRead(BaseModel):
+    """Everything needed to check the record offline (`rights-relay audit verify-export`, or
+    tools/verify_export.py with Python alone)."""
+
+    algorithm: Literal["sha256/canonical-json/v1"] = "sha256/canonical-json/v1"
+    rows: list[dict[str, Any]] = Field(
+        description="the case's audit rows exactly as hashed: org_id, seq, case_id, actor, "
+                    "action, from, to, note (a digest), details, created_at, prev_hash, hash")
+    links: list[tuple[int, str, str]] = Field(
+        description="(seq, prev_hash, hash) of every row of the organisation's chain from the "
+                    "case's first row to the head")
+    head: dict[str, Any]
+    checkpoint: CheckpointRead
+
+
 class CaseExport(BaseModel):
     """A case's full record, for a regulator (or the subject's access request)."""
 
-    format: Literal["rights-relay/case-record/v1"] = "rights-relay/case-record/v1"
+    format: Literal["rights-relay/case-record/v2"] = "rights-relay/case-record/v2"
     exported_at: datetime
     exported_by: str
     organization: str
     record: CaseDetailRead
     audit_chain: AuditChainRead
+    proof: ProofRead
 
 
 # --- acting ----------------------------------------------------------------------------------

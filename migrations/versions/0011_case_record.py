@@ -30,7 +30,26 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('note_sealed', sa.LargeBinary(), nullable=True))
 
 
+    op.create_table('audit_checkpoints',
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kid', sa.String(length=64), nullable=False),
+    sa.Column('signature', sa.String(length=128), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_audit_checkpoints_org_id_organizations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_checkpoints')),
+    sa.UniqueConstraint('org_id', 'seq', name=op.f('uq_audit_checkpoints_org_id_seq'))
+    )
+    with op.batch_alter_table('audit_checkpoints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_checkpoints_org_id'), ['org_id'], unique=False)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('audit_checkpoints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_checkpoints_org_id'))
+    op.drop_table('audit_checkpoints')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_column('note_sealed')
     with op.batch_alter_table('cases', schema=None) as batch_op:
