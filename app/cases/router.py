@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.auth.deps import StaffPrincipal
 from app.auth.service import Principal
-from app.cases import actions, bulk, closure
+from app.cases import actions, bulk, closure, register
 from app.cases.detail import case_detail, export_case
 from app.cases.lifecycle import Actor
 from app.cases.models import CaseKind, CaseStatus
@@ -28,6 +29,7 @@ from app.cases.schemas import (
     ExtensionBody,
     InformationRequestBody,
     NoteBody,
+    RegisterLine,
     ReopenBody,
 )
 from app.cases.service import CaseFilters, case_reads, get_case, list_cases
@@ -88,6 +90,23 @@ async def bulk_action(body: BulkBody, session: Session, principal: StaffPrincipa
     """Assign, start reviewing, accept or reject several cases; each succeeds or fails alone."""
     return await bulk.run(session, keyring, settings, Actor.of(principal), principal.org_id,
                           body, utcnow())
+
+
+@router.get("/register", name="register_of_requests", response_model=list[RegisterLine],
+            responses={400: {"model": ErrorRead}, 200: {"content": {"text/csv": {}}}})
+async def register_of_requests(
+    session: Session, principal: StaffPrincipal,
+    from_: Annotated[date, Query(alias="from", description="first day received (UTC)")],
+    to: Annotated[date, Query(description="last day received (UTC), at most 366 days on")],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """The register of requests received in a period: kind, outcome, dates, days to answer, on
+    time or late, recipients told of the fix. No personal data."""
+    lines = await register.register(session, principal.org_id, from_, to)
+    if format == "csv":
+        return Response(register.as_csv(lines), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="register-{from_}-{to}.csv"'})
+    return JSONResponse([RegisterLine(**line).model_dump(mode="json") for line in lines])
 
 
 @router.get("/{reference}", name="get_case", response_model=CaseDetailRead)

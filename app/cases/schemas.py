@@ -236,6 +236,27 @@ class CaseExport(BaseModel):
     proof: ProofRead
 
 
+class RegisterLine(BaseModel):
+    """One request in the organisation's register (no personal data)."""
+
+    reference: str
+    received_at: datetime
+    kind: CaseKind
+    objection_basis: ObjectionBasis | None
+    models: list[str]
+    status: CaseStatus
+    outcome: str | None = Field(description="accepted, rejected, withdrawn, duplicate, or null "
+                                            "while undecided")
+    ground: RejectionGround | None
+    answered_at: datetime | None
+    due_at: datetime
+    days_to_answer: int | None
+    on_time: bool | None = Field(description="answered by the due date; null while the "
+                                             "deadline still runs")
+    recipients_told: int = Field(description="re-users and derived-model providers told of "
+                                             "the fix (Art. 19)")
+
+
 # --- acting ----------------------------------------------------------------------------------
 
 
