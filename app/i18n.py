@@ -161,6 +161,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "that lets them find your data (GDPR Article 11(2)) until {date}; "
                            "your request will then be reviewed again.",
         "status.identify_button": "Send this information",
+        "status.restricted": "Since {date}, the provider has restricted the processing of your "
+                             "data while it examines your request (GDPR Article 18).",
+        "step.case.restricted": "The provider restricted the processing of your data while it "
+                                "examines your request.",
+        "step.case.restriction_lifted": "The provider lifted the restriction on your data.",
         "status.recipients": "Who was told of the correction",
         "status.recipients_intro": "The provider told those who re-use the model, and the "
                                    "providers of models derived from it, to replace their "
@@ -345,6 +350,12 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "permettent de retrouver vos données (article 11, paragraphe 2, du "
                            "RGPD) ; votre demande sera alors réexaminée.",
         "status.identify_button": "Envoyer ces informations",
+        "status.restricted": "Depuis le {date}, le fournisseur limite le traitement de vos "
+                             "données pendant l'examen de votre demande (article 18 du RGPD).",
+        "step.case.restricted": "Le fournisseur a limité le traitement de vos données pendant "
+                                "l'examen de votre demande.",
+        "step.case.restriction_lifted": "Le fournisseur a levé la limitation du traitement de "
+                                        "vos données.",
         "status.recipients": "Qui a été informé de la correction",
         "status.recipients_intro": "Le fournisseur a demandé à ceux qui réutilisent le modèle, et "
                                    "aux fournisseurs des modèles qui en dérivent, de remplacer "

@@ -14,7 +14,7 @@ def test_the_register_lists_the_period_s_requests_with_their_timeliness(settings
     model = model_with_version(org_a)
     now = datetime.now(UTC)
     old = now - timedelta(days=40)
-    (accepted, _), (rejected, _), (late, _), (ancient, _) = seed_cases(settings, [
+    (accepted, _), (rejected, _), (late, _), (_ancient, _) = seed_cases(settings, [
         {"models": [model], "status": "accepted", "email": "a@example.org"},
         {"models": [model], "status": "rejected", "email": "b@example.org", "kind": "objection"},
         {"models": [model], "status": "in_review", "email": "c@example.org", "received_at": old},

@@ -37,6 +37,7 @@ from app.cases.models import (
     MessageKind,
     RejectionGround,
 )
+from app.cases.restriction import lift
 from app.cases.service import get_case
 from app.config import Settings
 from app.crypto import Keyring
@@ -130,6 +131,8 @@ async def decide(
         await add_message(session, keyring, case, kind=MessageKind.decision,
                           direction=MessageDirection.to_subject, author=actor.label,
                           content=explanation)
+    if case.restricted_at is not None:  # the request is decided: nothing left to weigh
+        await lift(session, keyring, actor, case, why="decided")
     case.decision = Decision.accepted if accept else Decision.rejected
     case.decision_ground = None if accept else ground
     case.decided_at, case.decided_by = now, actor.label

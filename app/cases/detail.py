@@ -41,6 +41,7 @@ from app.cases.schemas import (
     ProofRead,
     RecipientRead,
     RemediationLinkRead,
+    RestrictionRead,
     SubjectRead,
     TimelineEntryRead,
 )
@@ -137,6 +138,9 @@ async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewe
         closed_at=case.closed_at, duplicate_of=duplicate_of,
         subject=SubjectRead(**subject) if subject else None,
         subject_erased_at=case.subject_erased_at, extension=extension,
+        restriction=RestrictionRead(since=case.restricted_at,
+                                    interim_remediation_id=case.restriction_remediation_id)
+        if case.restricted_at else None,
         decision_detail=decision, messages=messages,
         remediations=await _remediations(session, case),
         closure=_closure(case, subject, results),

@@ -88,6 +88,10 @@ class Case(IdMixin, TimestampMixin, Base):
     # When staff were told the case had not moved for `RR_STALLED_AFTER_DAYS` (reset on every
     # change of status, so each status is flagged at most once).
     stalled_flagged_at: Mapped[datetime | None]
+    # Art. 18 restriction while the request is weighed, and its interim measure (a remediation
+    # of method output_filter), if any. The history is in the audit trail.
+    restricted_at: Mapped[datetime | None]
+    restriction_remediation_id: Mapped[uuid.UUID | None]
 
     # Personal data: sealed (AES-GCM, per-case key wrapped by a key-encryption key).
     # Erasure after retention deletes the wrapped key and the ciphertext (crypto-shredding).

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.auth.deps import StaffPrincipal
 from app.auth.service import Principal
-from app.cases import actions, bulk, closure, register
+from app.cases import actions, bulk, closure, register, restriction
 from app.cases.detail import case_detail, export_case
 from app.cases.lifecycle import Actor
 from app.cases.models import CaseKind, CaseStatus
@@ -31,6 +31,7 @@ from app.cases.schemas import (
     NoteBody,
     RegisterLine,
     ReopenBody,
+    RestrictionBody,
 )
 from app.cases.service import CaseFilters, case_reads, get_case, list_cases
 from app.crypto import Keyring
@@ -214,4 +215,29 @@ async def close_case(reference: Reference, body: ClosureBody, session: Session,
     await closure.close(session, keyring, Actor.of(principal), case,
                         probe_results=body.probe_results, note=body.note,
                         pending_acks_reason=body.pending_acks_reason)
+    return await _detail(session, keyring, principal, reference)
+
+
+@router.post("/{reference}/restriction", name="restrict_processing",
+             response_model=CaseDetailRead, responses={400: {"model": ErrorRead}})
+async def restrict_processing(reference: Reference, body: RestrictionBody, session: Session,
+                              principal: StaffPrincipal,
+                              keyring: CurrentKeyring) -> CaseDetailRead:
+    """Restrict processing while the request is weighed (GDPR Art. 18), optionally with an
+    interim measure (a remediation of method output_filter). Audited; the subject is told.
+    409 when the case is decided or already restricted."""
+    case = await get_case(session, principal.org_id, reference, lock=True)
+    await restriction.restrict(session, keyring, Actor.of(principal), case,
+                               remediation_id=body.remediation_id, note=body.note)
+    return await _detail(session, keyring, principal, reference)
+
+
+@router.post("/{reference}/restriction/end", name="lift_restriction",
+             response_model=CaseDetailRead)
+async def lift_restriction(reference: Reference, body: NoteBody, session: Session,
+                           principal: StaffPrincipal, keyring: CurrentKeyring) -> CaseDetailRead:
+    """End the restriction (the subject is told). A decision ends it too. 409 when the case is
+    not restricted."""
+    case = await get_case(session, principal.org_id, reference, lock=True)
+    await restriction.lift(session, keyring, Actor.of(principal), case, note=body.note)
     return await _detail(session, keyring, principal, reference)

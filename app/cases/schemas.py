@@ -164,6 +164,12 @@ class RecipientRead(RecipientNotice):
     ack_pending: bool
 
 
+class RestrictionRead(BaseModel):
+    since: datetime
+    interim_remediation_id: uuid.UUID | None = Field(
+        description="the interim measure: a remediation of method output_filter")
+
+
 class CaseDetailRead(CaseRead):
     """Everything about one case, including the subject's personal data (staff only)."""
 
@@ -176,6 +182,8 @@ class CaseDetailRead(CaseRead):
     subject: SubjectRead | None = Field(description="null once erased")
     subject_erased_at: datetime | None
     extension: ExtensionRead | None
+    restriction: RestrictionRead | None = Field(
+        description="Art. 18: processing restricted while the request is weighed")
     decision_detail: DecisionRead | None
     messages: list[MessageRead]
     remediations: list[RemediationLinkRead]
@@ -261,6 +269,13 @@ class RegisterLine(BaseModel):
 
 
 class NoteBody(BaseModel):
+    note: Note | None = None
+
+
+class RestrictionBody(BaseModel):
+    remediation_id: uuid.UUID | None = Field(
+        default=None, description="the interim measure, if any: a remediation of method "
+                                  "output_filter on one of the case's models")
     note: Note | None = None
 
 

@@ -116,6 +116,9 @@ class RequestStatus(BaseModel):
     fixed_versions: list[FixedVersionNotice] = Field(
         default_factory=list, description="versions released without your data")
     closed_at: datetime | None = None
+    restricted_since: datetime | None = Field(
+        default=None, description="the provider restricted the processing of your data while "
+                                  "it weighs your request (GDPR Art. 18)")
     recipients: list[RecipientNotice] = Field(
         default_factory=list, description="who was told of the correction (GDPR Art. 19): "
         "re-users and providers of derived models, with sent, delivered and acknowledged dates")

@@ -318,5 +318,6 @@ async def status_view(
         can_withdraw=can(case, CaseStatus.withdrawn),
         can_answer=case.status == CaseStatus.awaiting_subject,
         information_until=information_until(settings, case),
+        restricted_since=case.restricted_at,
         **await subject_outcome(session, keyring, case),
     )

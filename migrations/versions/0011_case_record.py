@@ -23,6 +23,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('extension_reason_sealed', sa.LargeBinary(),
                                       nullable=True))
         batch_op.add_column(sa.Column('objection_basis', sa.String(length=24), nullable=True))
+        batch_op.add_column(sa.Column('restricted_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('restriction_remediation_id', sa.Uuid(), nullable=True))
     # Objections filed before the basis was asked for were all about the person's situation.
     op.execute("UPDATE cases SET objection_basis = 'particular_situation' "
                "WHERE kind = 'objection'")
@@ -53,6 +55,8 @@ def downgrade() -> None:
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_column('note_sealed')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('restriction_remediation_id')
+        batch_op.drop_column('restricted_at')
         batch_op.drop_column('objection_basis')
         batch_op.drop_column('extension_reason_sealed')
         batch_op.drop_column('stalled_flagged_at')
