@@ -166,6 +166,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "step.case.restricted": "The provider restricted the processing of your data while it "
                                 "examines your request.",
         "step.case.restriction_lifted": "The provider lifted the restriction on your data.",
+        "notice.title": "How your request is handled (GDPR Article 13)",
+        "notice.missing": "This provider has not published its notice yet; ask it directly.",
+        "notice.controller": "Controller",
+        "notice.controller_contact": "Contact",
+        "notice.dpo_contact": "Data protection officer",
+        "notice.purpose": "Purpose",
+        "notice.legal_basis": "Legal basis",
+        "notice.retention": "How long the data is kept",
+        "notice.recipients": "Recipients",
+        "notice.rights": "Your rights",
         "status.recipients": "Who was told of the correction",
         "status.recipients_intro": "The provider told those who re-use the model, and the "
                                    "providers of models derived from it, to replace their "
@@ -356,6 +366,17 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "l'examen de votre demande.",
         "step.case.restriction_lifted": "Le fournisseur a levé la limitation du traitement de "
                                         "vos données.",
+        "notice.title": "Comment votre demande est traitée (article 13 du RGPD)",
+        "notice.missing": "Ce fournisseur n'a pas encore publié sa notice ; interrogez-le "
+                          "directement.",
+        "notice.controller": "Responsable du traitement",
+        "notice.controller_contact": "Contact",
+        "notice.dpo_contact": "Délégué à la protection des données",
+        "notice.purpose": "Finalité",
+        "notice.legal_basis": "Base légale",
+        "notice.retention": "Durée de conservation",
+        "notice.recipients": "Destinataires",
+        "notice.rights": "Vos droits",
         "status.recipients": "Qui a été informé de la correction",
         "status.recipients_intro": "Le fournisseur a demandé à ceux qui réutilisent le modèle, et "
                                    "aux fournisseurs des modèles qui en dérivent, de remplacer "

@@ -56,6 +56,8 @@ from app.ops.proxies import (
 )
 from app.ops.query import reject_unknown_query_params
 from app.ops.router import router as ops_router
+from app.privacy.pages import router as privacy_pages
+from app.privacy.router import router as privacy_router
 from app.remediation.pages import router as remediation_pages
 from app.remediation.router import router as remediations_router
 from app.requests.pages import router as request_pages
@@ -159,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(acks_public_router)
     app.include_router(feeds_router)
     app.include_router(audit_checkpoints_router)
+    app.include_router(privacy_router)
     app.include_router(webhook_keys_router)
     app.include_router(requests_router)
     app.include_router(cases_router)
@@ -171,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ack_pages)
     app.include_router(propagation_pages)
     app.include_router(case_pages)
+    app.include_router(privacy_pages)
     app.include_router(remediation_pages)
     # Re-users bound and known: update clauses, gated access, copies, declared derivatives.
     for provider_router in (clauses_provider_router, access_provider_router):

@@ -16,6 +16,8 @@ from app.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from app.i18n import LANG_COOKIE, LANGUAGES, negotiate, translate
 from app.models_registry import service as registry
 from app.pagination import PageParams
+from app.privacy import service as privacy
+from app.privacy.schemas import FIELDS as NOTICE_FIELDS
 from app.requests import identify, service
 from app.requests.deps import (
     CurrentKeyring,
@@ -101,8 +103,14 @@ def _field_errors(exc: ValidationError, lang: str) -> dict[str, str]:
 async def _form_page(request: Request, session: Session, lang: str, values: dict[str, Any],
                      errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     models, _ = await registry.list_public_models(session, PageParams(limit=200))
+    # Art. 13: what each provider tells the person about the processing of the request itself,
+    # shown before they submit it.
+    orgs = {v.model.org_id: v.org_name for v in models}
+    texts = await privacy.notices_for(session, set(orgs), lang)
+    notices = [(orgs[org_id], texts.get(org_id)) for org_id in orgs]
     return page(request, "requests/form.html", lang,
-                {"models": models, "values": values, "errors": errors or {}},
+                {"models": models, "values": values, "errors": errors or {},
+                 "notices": notices, "notice_fields": NOTICE_FIELDS},
                 status_code=status_code)
 
 

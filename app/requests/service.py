@@ -38,6 +38,8 @@ from app.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.i18n import MESSAGES, translate
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
+from app.privacy import service as privacy
+from app.privacy.schemas import FIELDS as NOTICE_FIELDS
 from app.requests.identify import information_until
 from app.requests.schemas import RequestCreate, RequestStatus, TimelineEntry
 
@@ -213,10 +215,17 @@ async def confirm(
         results.append(ConfirmedCase(case, earlier, link))
         receipt.append({"reference": case.reference, "link": link,
                         "due_at": case.due_at, "models": await model_refs(session, case.id),
-                        "duplicate_of": earlier.reference if earlier else None})
+                        "duplicate_of": earlier.reference if earlier else None,
+                        "org_id": case.org_id})
     if email is not None:
+        texts = await privacy.notices_for(session, {c.org_id for c in cases}, lang)
+        for line in receipt:
+            line["notice"] = texts.get(line["org_id"])  # Art. 13, in the person's language
         await emails.enqueue(session, keyring, to=email, kind="receipt", lang=lang,
-                             context={"cases": receipt}, case_id=cases[0].id)
+                             context={"cases": receipt, "notice_fields": NOTICE_FIELDS,
+                                      "labels": {f: translate(lang, f"notice.{f}")
+                                                 for f in NOTICE_FIELDS}},
+                             case_id=cases[0].id)
     await session.flush()
     return results
 

@@ -46,9 +46,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_checkpoints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_checkpoints_org_id'), ['org_id'], unique=False)
+    op.create_table('privacy_notices',
+    sa.Column('org_id', sa.Uuid(), nullable=False),
+    sa.Column('texts', sa.JSON(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_privacy_notices_org_id_organizations')),
+    sa.PrimaryKeyConstraint('org_id', name=op.f('pk_privacy_notices'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('privacy_notices')
     with op.batch_alter_table('audit_checkpoints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_checkpoints_org_id'))
     op.drop_table('audit_checkpoints')
