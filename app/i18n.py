@@ -176,6 +176,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notice.retention": "How long the data is kept",
         "notice.recipients": "Recipients",
         "notice.rights": "Your rights",
+        "status.clock": "A request from the provider for more information does not stop this "
+                        "deadline.",
         "status.recipients": "Who was told of the correction",
         "status.recipients_intro": "The provider told those who re-use the model, and the "
                                    "providers of models derived from it, to replace their "
@@ -213,7 +215,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "form.description_hint": "Décrivez les données et leur origine possible. 5000 caractères au plus.",
         "form.identifiers": "Autres noms ou adresses web où les données sont apparues (facultatif)",
         "form.identifiers_hint": "Un par ligne, 20 au plus.",
-        "form.probe_prompts": "Requêtes qui font révéler les données au modèle (facultatif)",
+        "form.probe_prompts": "Questions qui amènent le modèle à révéler ces données (facultatif)",
         "form.probe_prompts_hint": "Une par ligne, 10 au plus. Par exemple : « Où habite Jeanne Dupont ? »",
         "form.submit": "Envoyer ma demande",
         "form.no_models": "Aucun modèle n'accepte de demandes pour le moment.",
@@ -239,7 +241,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "err.models": "Choisissez au moins un modèle.",
         "err.models_closed": "L'un des modèles choisis n'accepte plus de demandes.",
         "err.kind": "Choisissez opposition ou effacement.",
-        "err.rate": "Trop de demandes depuis cet endroit. Veuillez patienter puis réessayer.",
+        "err.rate": "Trop de demandes ont été envoyées depuis votre connexion. Veuillez patienter "
+                    "puis réessayer.",
         "sent.title": "Consultez vos e-mails",
         "sent.body": "Nous avons envoyé un lien de confirmation à l'adresse indiquée. Ouvrez-le "
                      "dans les {days} jours pour transmettre votre demande au fournisseur. S'il "
@@ -259,7 +262,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "status.models": "Modèles",
         "status.state": "État actuel",
         "status.received": "Reçue le",
-        "status.due": "Le fournisseur doit répondre avant le",
+        "status.due": "Le fournisseur doit répondre au plus tard le",
         "status.timeline": "Historique",
         "status.question": "Le fournisseur a besoin de précisions",
         "status.answer": "Votre réponse",
@@ -377,6 +380,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "notice.retention": "Durée de conservation",
         "notice.recipients": "Destinataires",
         "notice.rights": "Vos droits",
+        "status.clock": "Une demande d'informations complémentaires du fournisseur ne suspend "
+                        "pas ce délai.",
         "status.recipients": "Qui a été informé de la correction",
         "status.recipients_intro": "Le fournisseur a demandé à ceux qui réutilisent le modèle, et "
                                    "aux fournisseurs des modèles qui en dérivent, de remplacer "

@@ -151,3 +151,12 @@ def test_another_ground_leaves_no_window(settings, org_a, client):
     assert client.get(f"/v1/public/requests/{token}").json()["information_until"] is None
     r = client.post(f"/v1/public/requests/{token}/information", json={"information": "more"})
     assert r.status_code == 409 and r.json()["error"] == "conflict", r.text
+
+
+def test_the_status_page_says_a_request_for_information_does_not_stop_the_clock(
+        settings, org_a, page):
+    model = model_with_version(org_a)
+    _, token = seed_case(settings, [model], status="awaiting_subject")
+    assert "does not stop this deadline" in page.get(f"/r/status/{token}").text
+    french = page.get(f"/r/status/{token}?lang=fr").text
+    assert "ne suspend pas ce délai" in french and "au plus tard le" in french
