@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.acks.fixes import FIX_TYPES, remediation_of
 from app.acks.models import Acknowledgement
 from app.acks.service import asks_action, expected
 from app.auth.models import Organization
@@ -52,7 +53,8 @@ class Told:
 
 
 async def fix_events(session: AsyncSession, case: Case) -> list[Event]:
-    """The events that announced the case's fix, and what they cascaded to."""
+    """The events that announced the case's fix (each superseded version, then
+    remediation.completed: app/acks/fixes.py), and what they cascaded to."""
     rids = {str(r) for r in await session.scalars(
         select(Remediation.id).join(RemediationCase, RemediationCase.remediation_id
                                     == Remediation.id)
@@ -62,10 +64,9 @@ async def fix_events(session: AsyncSession, case: Case) -> list[Event]:
         return []
     models = select(CaseModel.model_id).where(CaseModel.case_id == case.id)
     direct = [e for e in await session.scalars(
-        select(Event).where(Event.model_id.in_(models),
-                            Event.type == EventType.version_superseded.value,
+        select(Event).where(Event.model_id.in_(models), Event.type.in_(FIX_TYPES),
                             Event.occurred_at >= case.received_at).order_by(Event.position))
-        if str(e.data.get("remediation_id")) in rids]
+        if remediation_of(e) in rids]
     if not direct:
         return []
     ids = [e.id for e in direct]
@@ -82,6 +83,11 @@ async def _model_names(session: AsyncSession, events: list[Event]) -> dict[uuid.
     return {i: f"{ns}/{n}" for i, ns, n in rows}
 
 
+def _earliest(*values: datetime | None) -> datetime | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
 async def who_was_told(session: AsyncSession, case: Case) -> list[Told]:
     events = await fix_events(session, case)
     if not events:
@@ -95,25 +101,35 @@ async def who_was_told(session: AsyncSession, case: Case) -> list[Told]:
     notices = list(await session.scalars(select(Notice).where(Notice.event_id.in_(ids))))
     acks = {(a.event_id, a.subscriber_id): a for a in await session.scalars(
         select(Acknowledgement).where(Acknowledgement.event_id.in_(ids)))}
-    told: list[Told] = []
+    # One fix of one model is told in several events (webhooks carry each, a person is emailed
+    # once): each re-user is one recipient per fix, with the earliest dates over its events.
+    fixes: dict[tuple[uuid.UUID | None, str | None], list[Event]] = {}
     for e in events:
-        model = models.get(e.model_id, "") if e.model_id else ""
-        must = asks_action(e)
-        for sub in await expected(session, e):
-            first, ok = deliveries.get((e.id, sub.id), (None, None))
-            emailed = [n for n in notices if n.event_id == e.id and n.subscriber_id == sub.id]
-            if emailed:  # followers without webhooks are told by email
-                first = first or emailed[0].created_at
-                ok = ok or emailed[0].sent_at
-            ack = acks.get((e.id, sub.id))
-            told.append(Told(RecipientKind.re_user, sub.name, model, e.id, first, ok,
+        if e.type in FIX_TYPES:
+            fixes.setdefault((e.model_id, remediation_of(e)), []).append(e)
+        else:
+            fixes[(e.model_id, str(e.id))] = [e]
+    told: list[Told] = []
+    for group in fixes.values():
+        latest = group[-1]
+        model = models.get(latest.model_id, "") if latest.model_id else ""
+        must = any(asks_action(e) for e in group)
+        for sub in await expected(session, latest):
+            first = ok = None
+            for e in group:
+                d_first, d_ok = deliveries.get((e.id, sub.id), (None, None))
+                emailed = [n for n in notices if n.event_id == e.id and n.subscriber_id == sub.id]
+                first = _earliest(first, d_first, *(n.created_at for n in emailed))
+                ok = _earliest(ok, d_ok, *(n.sent_at for n in emailed))
+            ack = next((acks[(e.id, sub.id)] for e in group if (e.id, sub.id) in acks), None)
+            told.append(Told(RecipientKind.re_user, sub.name, model, latest.id, first, ok,
                              ack.created_at if ack else None, ack.outcome if ack else None, must))
-        if e.type == EventType.upstream_remediation.value:
+        if latest.type == EventType.upstream_remediation.value:
             for n in notices:
-                if n.event_id != e.id or n.kind != "upstream_remediation":
+                if n.event_id != latest.id or n.kind != "upstream_remediation":
                     continue
                 name = await _provider_name(session, n)
-                told.append(Told(RecipientKind.derived_model_provider, name, model, e.id,
+                told.append(Told(RecipientKind.derived_model_provider, name, model, latest.id,
                                  n.created_at, n.sent_at, None, None, False))
     return told
 
