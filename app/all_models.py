@@ -2,7 +2,7 @@
 
 from app.access.models import AccessGrant
 from app.acks.models import Acknowledgement, AckReminder
-from app.audit.models import AuditEvent, AuditHead
+from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from app.auth.models import (
     ApiKey,
     Organization,
@@ -23,16 +23,19 @@ from app.licensing.models import ClauseAcceptance, LicenceClause
 from app.lineage.models import LineageLock, ModelParent
 from app.models_registry.models import Model, ModelVersion, Namespace
 from app.notices.models import Notice
+from app.privacy.models import PrivacyNotice
 from app.ratelimit.models import RateCounter
 from app.remediation.models import Remediation, RemediationCase
 from app.subscribers.models import Endpoint, Subscriber, Subscription
 
 __all__ = [
-    "AccessGrant", "AckReminder", "Acknowledgement", "ApiKey", "AuditEvent", "AuditHead", "Base",
+    "AccessGrant", "AckReminder", "Acknowledgement", "ApiKey", "AuditCheckpoint",
+    "AuditEvent", "AuditHead", "Base",
     "Case", "CaseMessage", "CaseModel", "CaseReminder", "ClauseAcceptance", "Confirmation",
     "Delivery", "DeliveryAttempt", "Endpoint", "Event", "KeyEncryptionKey", "LicenceClause",
     "LineageLock", "Model", "ModelParent", "ModelVersion", "Namespace", "Notice",
-    "Organization", "OutboundEmail", "RateCounter", "RecoveryCode", "Remediation",
+    "Organization", "OutboundEmail", "PrivacyNotice", "RateCounter", "RecoveryCode",
+    "Remediation",
     "RemediationCase", "SignInFailure", "SignInThrottle", "Subscriber", "Subscription", "User",
     "VersionDigest",
     "WebSession",

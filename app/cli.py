@@ -11,34 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from app.config import Settings, load_settings
+from app.cli_support import load_cli_settings, run_in_session
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Rights Relay: GDPR requests against AI models, propagated downstream.")
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except RuntimeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-def _run_in_session(settings: Settings, fn: Any) -> Any:
-    from app.db import make_engine, make_sessionmaker
-
-    async def go() -> Any:
-        engine = make_engine(settings.sqlalchemy_url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                result = await fn(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+_settings, _run_in_session = load_cli_settings, run_in_session
 
 
 def _write_private(path: Path, text: str) -> None:

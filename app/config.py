@@ -102,6 +102,19 @@ class Settings(BaseSettings):
 
     # A case's subject data is erased this long after the case ended (closed, withdrawn...).
     retention_days: float = Field(default=365.0, gt=0)
+    # Storage limitation for cases that would otherwise never end (Art. 5(1)(e)): a rejected
+    # case closes by itself this long after the subject was sent the decision; a remediated
+    # case this long after the subject was sent the fix, once nothing is left for staff to do.
+    rejected_close_days: float = Field(default=30.0, gt=0)
+    remediated_close_days: float = Field(default=30.0, gt=0)
+    # Art. 11(2): after a `cannot_identify` refusal, the person may send more information on
+    # their status page this long; it sends the case back to review. Rejected cases of this
+    # ground close no sooner than the window ends.
+    identify_window_days: float = Field(default=30.0, gt=0)
+    # How often each organisation's audit chain head is signed and published (if it moved).
+    audit_checkpoint_seconds: float = Field(default=3600.0, gt=0)
+    # A case whose status has not moved for this long is flagged to its staff (once per status).
+    stalled_after_days: float = Field(default=60.0, gt=0)
 
     max_body_bytes: int = 1_000_000
     session_max_age_seconds: int = 12 * 3600

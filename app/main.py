@@ -18,6 +18,7 @@ from app.access.router import public as access_public_router
 from app.acks.pages import router as ack_pages
 from app.acks.router import public as acks_public_router
 from app.acks.router import router as acks_router
+from app.audit.router import router as audit_checkpoints_router
 from app.auth.router import router as auth_router
 from app.cases.pages import router as case_pages
 from app.cases.router import router as cases_router
@@ -56,6 +57,8 @@ from app.ops.proxies import (
 )
 from app.ops.query import reject_unknown_query_params
 from app.ops.router import router as ops_router
+from app.privacy.pages import router as privacy_pages
+from app.privacy.router import router as privacy_router
 from app.remediation.pages import router as remediation_pages
 from app.remediation.router import router as remediations_router
 from app.requests.pages import router as request_pages
@@ -159,6 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(subscriber_router)
     app.include_router(acks_public_router)
     app.include_router(feeds_router)
+    app.include_router(audit_checkpoints_router)
+    app.include_router(privacy_router)
     app.include_router(webhook_keys_router)
     app.include_router(requests_router)
     app.include_router(cases_router)
@@ -171,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ack_pages)
     app.include_router(propagation_pages)
     app.include_router(case_pages)
+    app.include_router(privacy_pages)
     app.include_router(remediation_pages)
     # Re-users bound and known: update clauses, gated access, copies, declared derivatives.
     for provider_router in (clauses_provider_router, access_provider_router):

@@ -61,12 +61,14 @@ def file_and_confirm(client: httpx.Client, mailbox: Mailbox, models: list[str], 
 def seed_case(settings: Settings, models: list[str], *, status: str = "open",
               email: str = SUBJECT_EMAIL, kind: str = "erasure",
               prompts: list[str] | None = None, language: str = "en",
-              received_at: datetime | None = None) -> tuple[str, str]:
+              received_at: datetime | None = None,
+              objection_basis: str | None = None) -> tuple[str, str]:
     """A confirmed case moved to `status` through the real services (no email round trip).
     Returns (reference, status token)."""
     [seeded] = seed_cases(settings, [dict(models=models, status=status, email=email, kind=kind,
                                           prompts=prompts, language=language,
-                                          received_at=received_at)])
+                                          received_at=received_at,
+                                          objection_basis=objection_basis)])
     return seeded
 
 
@@ -77,10 +79,13 @@ def seed_cases(settings: Settings, specs: list[dict[str, Any]]) -> list[tuple[st
     async def one(session: Any, models: list[str], status: str = "open",
                   email: str = SUBJECT_EMAIL, kind: str = "erasure",
                   prompts: list[str] | None = None, language: str = "en",
-                  received_at: datetime | None = None) -> tuple[str, str]:
-        body = RequestCreate(models=models, kind=kind, name="Jane Doe", email=email,
+                  received_at: datetime | None = None,
+                  objection_basis: str | None = None) -> tuple[str, str]:
+        body = RequestCreate(objection_basis=objection_basis, models=models, kind=kind,
+                             name="Jane Doe", email=email,
                              description="My home address.", probe_prompts=prompts or [],
-                             language=language)
+                             language=language, particular_situation="A private person."
+                             if kind == "objection" else None)
         submitted = await intake.submit(session, keyring, settings, body)
         case = submitted.cases[0]
         if received_at is not None:

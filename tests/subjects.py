@@ -34,8 +34,13 @@ def open_model(org: Any, ref: str = "acme/chat", **fields: Any) -> dict[str, Any
     return dict(r.json())
 
 
+SITUATION = "I am a private person and the model's answers expose where I live (zyxwv)."
+
+
 def request_body(models: list[str], kind: str = "erasure", **overrides: Any) -> dict[str, Any]:
-    return {"models": models, "kind": kind, **PERSON, **overrides}
+    # An objection gives the person's particular situation (Art. 21(1)).
+    situation = {"particular_situation": SITUATION} if kind == "objection" else {}
+    return {"models": models, "kind": kind, **PERSON, **situation, **overrides}
 
 
 def file(client: httpx.Client, models: list[str], kind: str = "erasure",

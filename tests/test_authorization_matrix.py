@@ -44,6 +44,12 @@ COLLECTION_ENDPOINTS: dict[str, Endpoint] = {
     "plan_remediation": Endpoint("POST", "/v1/remediations", STAFF, {
         "model": "acme/base", "method": "unlearning", "cases": ["RR-0000-0000"]}),
     "list_remediations": Endpoint("GET", "/v1/remediations", ALL_ROLES),
+    "register_of_requests": Endpoint("GET", "/v1/cases/register", STAFF),
+    "get_privacy_notice": Endpoint("GET", "/v1/privacy-notice", ALL_ROLES),
+    "set_privacy_notice": Endpoint("PUT", "/v1/privacy-notice", ADMIN_ONLY, {
+        lang: {f: "x" for f in ("controller", "controller_contact", "dpo_contact", "purpose",
+                                "legal_basis", "retention", "recipients", "rights")}
+        for lang in ("en", "fr")}),
 }
 MATRIX = {**RESOURCE_ENDPOINTS, **COLLECTION_ENDPOINTS}
 GHOST = {"namespace": "acme", "name": "no-such-model", "label": "v1",

@@ -62,7 +62,7 @@ def test_a_request_filed_in_french_is_confirmed_followed_and_withdrawn(browser_c
     page.get_by_label("Votre nom").fill(PERSON["name"])
     page.get_by_label("Votre adresse e-mail").fill(PERSON["email"])
     page.get_by_label("Quelles données personnelles").fill(PERSON["description"])
-    page.get_by_label("Requêtes qui font révéler").fill(PERSON["probe_prompts"][0])
+    page.get_by_label("Questions qui amènent le modèle").fill(PERSON["probe_prompts"][0])
     page.get_by_role("button", name="Envoyer ma demande").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Consultez vos e-mails")
 

@@ -118,7 +118,7 @@ def test_a_request_from_confirmation_to_closure_through_the_api(server, client, 
     assert r.status_code == 200
     assert r.headers["content-disposition"] == f'attachment; filename="{ref}.json"'
     record = r.json()
-    assert record["format"] == "rights-relay/case-record/v1"
+    assert record["format"] == "rights-relay/case-record/v2"
     assert record["audit_chain"]["intact"] is True
     kinds = [n["kind"] for n in record["record"]["notifications"]]
     # The subject's answer also emails the staff (assignee and admins); it is part of the record.

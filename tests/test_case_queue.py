@@ -168,7 +168,7 @@ def test_bulk_reject_needs_a_ground_and_explanation_and_refuses_a_wrong_assignee
     r = c.post("/v1/cases/bulk", json={"action": "reject", "references": [queue[1]]})
     assert r.status_code == 422
     r = c.post("/v1/cases/bulk", json={"action": "reject", "references": [queue[1], queue[4]],
-                                       "ground": "art17_3_exception",
+                                       "ground": "art17_3_a_expression",
                                        "explanation": "Freedom of expression applies."})
     by_ref = {x["reference"]: x for x in r.json()["results"]}
     # queue[1] is an objection: the Art. 17(3) exceptions are for erasure requests.

@@ -78,7 +78,7 @@ def test_the_art_17_3_exceptions_are_for_erasure_requests_only(settings, org_a):
     model = model_with_version(org_a)
     ref, _ = seed_case(settings, [model], status="in_review", kind="objection")
     r = org_a.admin.post(f"/v1/cases/{ref}/decision", json={
-        "outcome": "reject", "ground": "art17_3_exception", "explanation": "Press archive."})
+        "outcome": "reject", "ground": "art17_3_a_expression", "explanation": "Press archive."})
     assert r.status_code == 400 and "erasure requests" in r.json()["detail"], r.text
     assert org_a.admin.get(f"/v1/cases/{ref}").json()["status"] == "in_review"
     assert sql(settings, "SELECT COUNT(*) AS n FROM case_messages")[0]["n"] == 0

@@ -126,7 +126,9 @@ def test_a_model_that_closed_meanwhile_is_explained(browser, models, org_a):
 def test_filing_confirming_and_following_a_request_in_french(browser, models, mailbox, settings):
     token = csrf(browser.get("/request?lang=fr"))
     r = browser.post("/request", data=form_data(token, ["acme/chat", "beta/vision"],
-                                                lang="fr", kind="objection"))
+                                                lang="fr", kind="objection",
+                                                particular_situation="Je suis une personne "
+                                                "privée."))
     assert r.status_code == 202, r.text
     assert "Consultez vos e-mails" in r.text
     msg = mailbox.wait_for(PERSON["email"], "Confirmez votre demande")

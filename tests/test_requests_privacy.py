@@ -57,7 +57,7 @@ def test_sealed_personal_data_is_still_what_was_sent(client, mailbox, settings, 
     data = run_async(settings, read)
     assert data == {"name": PERSON["name"], "email": PERSON["email"],
                     "description": PERSON["description"], "identifiers": PERSON["identifiers"],
-                    "probe_prompts": PERSON["probe_prompts"],
+                    "probe_prompts": PERSON["probe_prompts"], "particular_situation": None,
                     # Sealed with the rest, so later emails can carry it (issue 11).
                     "status_link": f"{server.url}/r/status/{token}"}
 

@@ -53,7 +53,7 @@ def test_the_subject_follows_their_request_from_confirmation_to_withdrawal(
     words = {"en": {"due": "The provider must answer by", "link": "status page",
                     "question": "More information", "accepted": "is accepted",
                     "withdrawn": "is withdrawn"},
-             "fr": {"due": "Le fournisseur doit répondre avant le", "link": "page de suivi",
+             "fr": {"due": "Le fournisseur doit répondre au plus tard le", "link": "page de suivi",
                     "question": "Des précisions", "accepted": "est acceptée",
                     "withdrawn": "est retirée"}}[lang]
     # The confirmation page says when the provider must answer.

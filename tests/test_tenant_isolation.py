@@ -69,6 +69,9 @@ RESOURCE_ENDPOINTS: dict[str, Endpoint] = {
     "mark_duplicate": Endpoint("POST", "/v1/cases/{reference}/duplicate", STAFF,
                                {"of": "{earlier}"}),
     "close_case": Endpoint("POST", "/v1/cases/{reference}/closure", STAFF, {}, case="rejected"),
+    "restrict_processing": Endpoint("POST", "/v1/cases/{reference}/restriction", STAFF, {}),
+    "lift_restriction": Endpoint("POST", "/v1/cases/{reference}/restriction/end", STAFF, {},
+                                 case="restricted"),
     "reopen_case": Endpoint("POST", "/v1/cases/{reference}/reopening", STAFF,
                             {"note": "the fix did not hold"}, case="remediated"),
     "get_remediation": Endpoint("GET", "/v1/remediations/{remediation_id}", ALL_ROLES),
@@ -169,9 +172,11 @@ def seeded(org_a, settings, server, receiver) -> Seeded:
         time.sleep(0.02)
     seeded = seed_cases(settings, [
         {"models": [MODEL], "status": status, "email": f"{status}@example.org"}
-        for status in ("open", "in_review", "rejected", "open", "accepted", "accepted")])
-    cases = dict(zip(("open", "in_review", "rejected", "earlier", "accepted", "remediated"),
-                     (ref for ref, _ in seeded), strict=True))
+        for status in ("open", "in_review", "rejected", "open", "accepted", "accepted",
+                       "in_review")])
+    cases = dict(zip(("open", "in_review", "rejected", "earlier", "accepted", "remediated",
+                      "restricted"), (ref for ref, _ in seeded), strict=True))
+    assert c.post(f"/v1/cases/{cases['restricted']}/restriction", json={}).status_code == 200
     # One remediation done (its case is remediated), one planned.
     r = c.post("/v1/remediations", json={"model": MODEL, "method": "unlearning",
                                          "cases": [cases["remediated"]]})

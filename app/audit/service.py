@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
-from app.audit.models import AuditEvent, AuditHead
+from app.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from app.db import utcnow
 
 GENESIS = "0" * 64
@@ -41,7 +41,7 @@ async def append(
     session: AsyncSession, *, org_id: uuid.UUID, actor: str, action: str,
     case_id: uuid.UUID | None = None, from_status: str | None = None,
     to_status: str | None = None, note: str | None = None,
-    details: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None, note_sealed: bytes | None = None,
 ) -> AuditEvent:
     """Add a row to the organisation's chain, as part of the session's transaction.
 
@@ -53,7 +53,7 @@ async def append(
     through this module in the same transaction chains the pending rows first."""
     event = AuditEvent(
         org_id=org_id, case_id=case_id, actor=actor, action=action, from_status=from_status,
-        to_status=to_status, note=note, details=details or {},
+        to_status=to_status, note=note, details=details or {}, note_sealed=note_sealed,
     )
     sync = session.sync_session
     if sync.get_transaction() is None:
@@ -137,7 +137,15 @@ async def verify_chain(session: AsyncSession, org_id: uuid.UUID) -> list[ChainPr
     await seal_pending(session)
     problems: list[ChainProblem] = []
     expected_prev, expected_seq = GENESIS, 1
+    # Signed checkpoints (app/audit/checkpoints.py): a chain rebuilt after one was signed,
+    # however consistent with itself, no longer reaches it.
+    signed = {cp.seq: cp for cp in await session.scalars(
+        select(AuditCheckpoint).where(AuditCheckpoint.org_id == org_id))}
     async for e in _events(session, org_id):
+        cp = signed.pop(e.seq, None)
+        if cp is not None and cp.hash != e.hash:
+            problems.append(ChainProblem(org_id, e.seq, "differs from the checkpoint signed at "
+                                         f"{cp.signed_at.isoformat()}: the chain was rewritten"))
         if e.seq != expected_seq:
             problems.append(ChainProblem(org_id, e.seq,
                                          f"expected row {expected_seq}, found {e.seq} (missing "
@@ -147,6 +155,9 @@ async def verify_chain(session: AsyncSession, org_id: uuid.UUID) -> list[ChainPr
         if event_hash(e) != e.hash:
             problems.append(ChainProblem(org_id, e.seq, "content was modified"))
         expected_prev, expected_seq = e.hash, e.seq + 1
+    for seq in sorted(signed):
+        problems.append(ChainProblem(org_id, seq, "a signed checkpoint names this row, which is "
+                                     "gone: the chain was cut or rewritten"))
     head = await session.get(AuditHead, org_id)
     if head is None:
         if expected_seq > 1:

@@ -16,17 +16,28 @@ from app.audit import service as audit
 from app.auth.models import Role, User
 from app.cases import notify
 from app.cases.deadlines import check_extension, extended_due
-from app.cases.lifecycle import ACTIVE, STAFF, TERMINAL, Actor, check, save, transition
+from app.cases.grounds import check_ground
+from app.cases.keys import seal_text
+from app.cases.lifecycle import (
+    ACTIVE,
+    STAFF,
+    TERMINAL,
+    Actor,
+    check,
+    save,
+    sealed_note,
+    transition,
+)
 from app.cases.messages import add_message
 from app.cases.models import (
     Case,
-    CaseKind,
     CaseStatus,
     Decision,
     MessageDirection,
     MessageKind,
     RejectionGround,
 )
+from app.cases.restriction import lift
 from app.cases.service import get_case
 from app.config import Settings
 from app.crypto import Keyring
@@ -37,18 +48,21 @@ S = CaseStatus
 
 
 async def start_review(session: AsyncSession, actor: Actor, case: Case,
-                       note: str | None = None) -> Case:
+                       note: str | None = None, *, keyring: Keyring | None = None) -> Case:
     """open -> in_review; also resumes the review of a case awaiting the subject's answer."""
     action = "case.review_resumed" if case.status == S.awaiting_subject else "case.in_review"
-    return await transition(session, case, S.in_review, actor, note=note, action=action)
+    return await transition(session, case, S.in_review, actor, note=note, action=action,
+                            keyring=keyring)
 
 
-async def reopen(session: AsyncSession, actor: Actor, case: Case, note: str) -> Case:
+async def reopen(session: AsyncSession, actor: Actor, case: Case, note: str, *,
+                 keyring: Keyring) -> Case:
     """remediated -> accepted: the fix did not hold (e.g. a probe prompt still reproduces the
     data); the case waits for another remediation of its models."""
     from app.remediation.models import RemediationCase
 
-    await transition(session, case, S.accepted, actor, note=note, action="case.reopened")
+    await transition(session, case, S.accepted, actor, note=note, action="case.reopened",
+                     keyring=keyring)
     await session.execute(update(RemediationCase).where(
         RemediationCase.case_id == case.id, RemediationCase.reopened_at.is_(None))
         .values(reopened_at=utcnow()))
@@ -78,8 +92,9 @@ async def assign(
     case.assignee_id = user.id if user else None
     await save(session, case)
     await audit.append(session, org_id=case.org_id, case_id=case.id, actor=actor.label,
-                       action="case.assigned" if user else "case.unassigned", note=note,
-                       details={"assignee": user.email if user else None})
+                       action="case.assigned" if user else "case.unassigned",
+                       details={"assignee": user.email if user else None},
+                       **sealed_note(keyring, case, note))
     if user is not None and actor.label != f"user:{user.email}":
         await notify.tell_staff(session, keyring, [user], case, "case_assigned",
                                 {"link": notify.case_link(settings, case),
@@ -96,15 +111,9 @@ async def request_information(
     await add_message(session, keyring, case, kind=MessageKind.question,
                       direction=MessageDirection.to_subject, author=actor.label, content=question)
     await transition(session, case, S.awaiting_subject, actor, note=note,
-                     action="case.awaiting_subject")
+                     action="case.awaiting_subject", keyring=keyring)
     await notify.tell_subject(session, keyring, case, "information_requested")
     return case
-
-
-def check_ground(case: Case, ground: RejectionGround) -> None:
-    if ground == RejectionGround.art17_3_exception and case.kind != CaseKind.erasure:
-        raise BadRequest("ground: the Art. 17(3) exceptions apply to erasure requests; this is "
-                         f"an {case.kind}")
 
 
 async def decide(
@@ -122,10 +131,13 @@ async def decide(
         await add_message(session, keyring, case, kind=MessageKind.decision,
                           direction=MessageDirection.to_subject, author=actor.label,
                           content=explanation)
+    if case.restricted_at is not None:  # the request is decided: nothing left to weigh
+        await lift(session, keyring, actor, case, why="decided")
     case.decision = Decision.accepted if accept else Decision.rejected
     case.decision_ground = None if accept else ground
     case.decided_at, case.decided_by = now, actor.label
     await transition(session, case, to, actor, note=note, action=f"case.{to.value}",
+                     keyring=keyring,
                      details={"ground": ground.value} if ground and not accept else None)
     await notify.tell_subject(
         session, keyring, case, "decision_accepted" if accept else "decision_rejected",
@@ -142,11 +154,15 @@ async def extend(
         raise Forbidden("only staff extend deadlines")
     check_extension(case, months, now)
     previous = case.due_at
-    case.extension_months, case.extended_at, case.extension_reason = months, now, reason
+    # The reason is told to the subject and may name them: sealed under the case key, and
+    # only its digest goes into the audit chain.
+    sealed = seal_text(keyring, case, reason, "extension.reason")
+    case.extension_months, case.extended_at = months, now
+    case.extension_reason_sealed = sealed.blob
     case.due_at = extended_due(case.received_at, months)
     await save(session, case)
     await audit.append(session, org_id=case.org_id, case_id=case.id, actor=actor.label,
-                       action="case.extended", note=reason,
+                       action="case.extended", **sealed_note(keyring, case, reason),
                        details={"months": months, "from": previous.isoformat(),
                                 "due_at": case.due_at.isoformat()})
     await notify.tell_subject(session, keyring, case, "extended",
@@ -155,7 +171,7 @@ async def extend(
 
 
 async def mark_duplicate(session: AsyncSession, actor: Actor, case: Case, of: str,
-                         note: str | None = None) -> Case:
+                         note: str | None = None, *, keyring: Keyring | None = None) -> Case:
     check(case, S.duplicate, actor)
     earlier = await get_case(session, case.org_id, of)
     if earlier.id == case.id:
@@ -164,6 +180,7 @@ async def mark_duplicate(session: AsyncSession, actor: Actor, case: Case, of: st
         raise Conflict(f"case {earlier.reference} is {earlier.status}; link duplicates to an "
                        "active case")
     case.duplicate_of_id = earlier.id
-    return await transition(session, case, S.duplicate, actor, note=note,
+    return await transition(session, case, S.duplicate, actor, note=note, keyring=keyring,
                             action="case.duplicate",
                             details={"duplicate_of": earlier.reference})
+

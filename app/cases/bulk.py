@@ -23,7 +23,7 @@ async def _apply(session: AsyncSession, keyring: Keyring, settings: Settings, ac
     if body.action == "assign":
         await actions.assign(session, keyring, settings, actor, case, body.assignee, body.note)
     elif body.action == "review":
-        await actions.start_review(session, actor, case, body.note)
+        await actions.start_review(session, actor, case, body.note, keyring=keyring)
     else:
         await actions.decide(session, keyring, actor, case, accept=body.action == "accept",
                              ground=body.ground, explanation=body.explanation, note=body.note,

@@ -14,17 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import notify
 from app.cases.evidence import fixed_versions, version_evidence
-from app.cases.lifecycle import Actor, check, transition
+from app.cases.lifecycle import SYSTEM, Actor, check, transition
 from app.cases.messages import add_message
 from app.cases.models import Case, CaseStatus, MessageDirection, MessageKind
+from app.cases.recipients import who_was_told
 from app.cases.schemas import ProbeResultBody
 from app.cases.service import models_of
+from app.cases.subject import open_subject
 from app.crypto import Keyring
 from app.emails.models import EmailStatus, OutboundEmail
 from app.errors import BadRequest, Conflict
 from app.models_registry.models import Model, ModelVersion
 from app.remediation.models import Remediation
-from app.requests.service import open_subject
 
 S = CaseStatus
 
@@ -62,6 +63,7 @@ def _check_probes(prompts: list[str] | None,
 async def close(
     session: AsyncSession, keyring: Keyring, actor: Actor, case: Case, *,
     probe_results: list[ProbeResultBody], note: str | None = None,
+    pending_acks_reason: str | None = None,
 ) -> Case:
     check(case, S.closed, actor)
     subject = open_subject(keyring, case)
@@ -80,6 +82,16 @@ async def close(
             raise BadRequest("probe_results: only a remediated case is closed with probe results")
         await _require_told(session, case, "decision_rejected", subject)
         probes = []
+    pending = 0
+    if case.status == S.remediated:
+        # Art. 19: closing while re-users have not confirmed their copies are fixed is allowed,
+        # but only with a reason, kept with the closure evidence.
+        pending = sum(t.ack_pending for t in await who_was_told(session, case))
+        if pending and not pending_acks_reason:
+            if actor.kind != SYSTEM:
+                raise Conflict(f"{pending} re-user(s) told of the fix have not acknowledged it "
+                               "yet; give pending_acks_reason to close anyway")
+            pending_acks_reason = "closed at the end of the storage-limitation period"
     if probes:  # written before the case changes: see actions.decide
         await add_message(session, keyring, case, kind=MessageKind.closure,
                           direction=MessageDirection.internal, author=actor.label,
@@ -87,10 +99,13 @@ async def close(
     versions = [version_evidence(m, v, r) for m, v, r in fixed]
     case.closure_evidence = {
         "closed_by": actor.label, "fixed_versions": versions,
-        "probes": [{"index": p.index, "reproduced": p.reproduced} for p in probes]}
+        "probes": [{"index": p.index, "reproduced": p.reproduced} for p in probes],
+        "acks_pending": pending,
+        "pending_acks_reason": pending_acks_reason if pending else None}
     await transition(session, case, S.closed, actor, note=note, action="case.closed",
+                     keyring=keyring,
                      details={"fixed_versions": [f"{v['model']}@{v['label']}" for v in versions],
-                              "probes_run": len(probes)})
+                              "probes_run": len(probes), "acks_pending": pending})
     await notify.tell_subject(session, keyring, case, "closed", {
         "outcome": case.decision, "versions": versions})
     return case

@@ -8,6 +8,9 @@ unreadable at once, wherever it is stored. Key rotation re-wraps one key per cas
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from dataclasses import dataclass
 from typing import Any
 
 from app.cases.models import Case
@@ -55,3 +58,28 @@ def open_for_case(keyring: Keyring, case: Case, blob: bytes | None, purpose: str
     if dek is None:
         return None
     return Keyring.open_with(dek, blob, _aad(case, purpose))
+
+
+@dataclass(frozen=True)
+class SealedText:
+    """Free text about a case, kept out of the audit chain: the chain holds `digest`, the text
+    itself is `blob`, sealed under the case key (so retention's key destruction erases it)."""
+
+    digest: str
+    blob: bytes
+
+
+def seal_text(keyring: Keyring, case: Case, text: str, purpose: str) -> SealedText:
+    """Seal `text` and digest it with a MAC keyed by the case's key: while the key lives, staff
+    can check the text against the chain; once it is destroyed, the digest cannot be used to
+    confirm a guess of what the text said (a plain hash of a short note could be)."""
+    dek = ensure_case_key(keyring, case)
+    mac = hmac.new(dek, _aad(case, purpose) + b"\x00" + text.encode(), hashlib.sha256)
+    return SealedText(digest="hmac-sha256:" + mac.hexdigest(),
+                      blob=Keyring.seal_with(dek, text, _aad(case, purpose)))
+
+
+def extension_reason(keyring: Keyring, case: Case) -> str | None:
+    """The extension's reason, or None once the case key was destroyed."""
+    text = open_for_case(keyring, case, case.extension_reason_sealed, "extension.reason")
+    return str(text) if text is not None else case.extension_reason  # rows before 0011

@@ -12,7 +12,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.audit import service as audit
 from app.auth.models import Role
 from app.auth.service import Principal
+from app.cases.keys import seal_text
 from app.cases.models import Case, CaseStatus
+from app.crypto import Keyring
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidTransition
 
@@ -47,8 +49,12 @@ TRANSITIONS: dict[tuple[CaseStatus, CaseStatus], frozenset[str]] = {
     # The fixed version still reproduces the data (a probe prompt says so): fix it again.
     (S.remediated, S.accepted): STAFF,
     # Closing needs the subject told and the fix announced: see app/cases/closure.py.
-    (S.remediated, S.closed): STAFF,
-    (S.rejected, S.closed): STAFF,
+    # The system closes them too once the storage-limitation period has run (app/cases/ageing.py).
+    (S.remediated, S.closed): STAFF | {SYSTEM},
+    (S.rejected, S.closed): STAFF | {SYSTEM},
+    # Art. 11(2): refused as `cannot_identify`, the person sends more information within the
+    # window (app/requests/identify.py checks the ground and the window).
+    (S.rejected, S.in_review): frozenset({SUBJECT}),
 }
 
 # Cases the provider still has to act on; used for duplicates and the queue.
@@ -97,20 +103,34 @@ def check(case: Case, to: CaseStatus, actor: Actor) -> None:
         raise Forbidden(f"a {actor.kind} cannot move a case from {current.value} to {to.value}")
 
 
+def sealed_note(keyring: Keyring | None, case: Case, note: str | None) -> dict[str, Any]:
+    """The audit row's `note` and `note_sealed` for a staff note: a digest in the chain, the
+    text sealed under the case key (it may name the person; the chain is never erased)."""
+    if note is None:
+        return {"note": None, "note_sealed": None}
+    if keyring is None:
+        raise ValueError("a note about a case is sealed: pass the keyring")
+    sealed = seal_text(keyring, case, note, "audit.note")
+    return {"note": sealed.digest, "note_sealed": sealed.blob}
+
+
 async def transition(
     session: AsyncSession, case: Case, to: CaseStatus, actor: Actor, *, note: str | None = None,
     action: str | None = None, details: dict[str, Any] | None = None,
+    keyring: Keyring | None = None,
 ) -> Case:
     check(case, to, actor)
+    noted = sealed_note(keyring, case, note)
     current = CaseStatus(case.status)
     case.status = to
     case.updated_at = utcnow()
+    case.stalled_flagged_at = None  # a new status: its own stall clock
     if to in TERMINAL:
         case.closed_at = case.closed_at or utcnow()
     await save(session, case)
     await audit.append(session, org_id=case.org_id, case_id=case.id, actor=actor.label,
                        action=action or f"case.{to.value}", from_status=current.value,
-                       to_status=to.value, note=note, details=details)
+                       to_status=to.value, details=details, **noted)
     return case
 
 

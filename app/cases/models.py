@@ -36,11 +36,29 @@ class Decision(StrEnum):
     rejected = "rejected"
 
 
+class ObjectionBasis(StrEnum):
+    """What an objection (Art. 21) is against: each has its own rules for refusing it."""
+
+    particular_situation = "particular_situation"  # 21(1): may be refused on compelling grounds
+    direct_marketing = "direct_marketing"  # 21(2)/(3): absolute, never refused on 21(1) grounds
+    research = "research"  # 21(6): research or statistics; refused only for a public-interest task
+
+
 class RejectionGround(StrEnum):
     """Why a request is refused (GDPR Art. 12(4) requires telling the subject the reason)."""
 
-    art17_3_exception = "art17_3_exception"  # Art. 17(3): freedom of expression, legal duty...
+    # Before the points were told apart; kept so that older decisions still read.
+    art17_3_exception = "art17_3_exception"
+    art17_3_a_expression = "art17_3_a_expression"  # freedom of expression and information
+    art17_3_b_legal_obligation = "art17_3_b_legal_obligation"  # legal duty, public task
+    art17_3_c_public_health = "art17_3_c_public_health"  # public interest in public health
+    # Archiving in the public interest, scientific or historical research or statistics
+    # (Art. 89(1)), where erasing would make the research impossible or seriously impair it.
+    art17_3_d_research = "art17_3_d_research"
+    art17_3_e_legal_claims = "art17_3_e_legal_claims"  # establishing or defending legal claims
     art21_1_compelling_grounds = "art21_1_compelling_grounds"  # Art. 21(1): compelling grounds
+    # Art. 21(6): research or statistics necessary for a task carried out in the public interest.
+    art21_6_public_interest_research = "art21_6_public_interest_research"
     manifestly_unfounded_or_excessive = "manifestly_unfounded_or_excessive"  # Art. 12(5)
     cannot_identify = "cannot_identify"  # Art. 11(2), 12(2): the person cannot be identified
 
@@ -55,15 +73,25 @@ class Case(IdMixin, TimestampMixin, Base):
     # One submission against models of several providers becomes one case per provider.
     submission_id: Mapped[uuid.UUID] = mapped_column(index=True)
     kind: Mapped[str] = mapped_column(String(20))
+    # For objections: what the person objects to (ObjectionBasis); decides the allowed grounds.
+    objection_basis: Mapped[str | None] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(32), index=True)
     language: Mapped[str] = mapped_column(String(8))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime] = mapped_column(index=True)
     confirmed_at: Mapped[datetime | None]
     extended_at: Mapped[datetime | None]
-    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_reason: Mapped[str | None] = mapped_column(Text)  # before 0011 only; now sealed
+    extension_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     duplicate_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"))
     closed_at: Mapped[datetime | None]
+    # When staff were told the case had not moved for `RR_STALLED_AFTER_DAYS` (reset on every
+    # change of status, so each status is flagged at most once).
+    stalled_flagged_at: Mapped[datetime | None]
+    # Art. 18 restriction while the request is weighed, and its interim measure (a remediation
+    # of method output_filter), if any. The history is in the audit trail.
+    restricted_at: Mapped[datetime | None]
+    restriction_remediation_id: Mapped[uuid.UUID | None]
 
     # Personal data: sealed (AES-GCM, per-case key wrapped by a key-encryption key).
     # Erasure after retention deletes the wrapped key and the ciphertext (crypto-shredding).

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Role, User
 from app.cases.models import Case
+from app.cases.subject import open_subject
 from app.config import Settings
 from app.crypto import Keyring
 from app.emails import service as emails
 from app.emails.models import OutboundEmail
-from app.requests.service import open_subject
 
 
 async def tell_subject(

@@ -8,13 +8,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.evidence import fixed_versions
+from app.cases.keys import extension_reason
 from app.cases.messages import latest_message, open_message
 from app.cases.models import Case, CaseStatus, Decision, MessageKind, RejectionGround
-from app.cases.schemas import DecisionNotice, ExtensionNotice, FixedVersionNotice
+from app.cases.recipients import who_was_told
+from app.cases.schemas import (
+    DecisionNotice,
+    ExtensionNotice,
+    FixedVersionNotice,
+    RecipientNotice,
+)
 from app.crypto import Keyring
 
 # Audit rows about the provider's own housekeeping, not shown on the subject's timeline.
-INTERNAL_ACTIONS = frozenset({"case.assigned", "case.unassigned", "case.exported"})
+INTERNAL_ACTIONS = frozenset({"case.assigned", "case.unassigned", "case.exported",
+                              "case.stalled_flagged"})
 
 
 async def subject_outcome(session: AsyncSession, keyring: Keyring, case: Case) -> dict[str, Any]:
@@ -29,10 +37,15 @@ async def subject_outcome(session: AsyncSession, keyring: Keyring, case: Case) -
     extension = None
     if case.extension_months:
         extension = ExtensionNotice(months=case.extension_months,
-                                    reason=case.extension_reason or "")
+                                    reason=extension_reason(keyring, case) or "")
     fixed = []
     if case.status in (CaseStatus.remediated, CaseStatus.closed):
         fixed = [FixedVersionNotice(model=m.ref, label=v.label, revision=v.revision)
                  for m, v, _ in await fixed_versions(session, case)]
+    recipients = [RecipientNotice(kind=t.kind.value, name=t.name, model=t.model,
+                                  sent_at=t.sent_at, delivered_at=t.delivered_at,
+                                  acknowledged_at=t.acknowledged_at)
+                  for t in await who_was_told(session, case)] if fixed else []
     return {"decision": decision, "extension": extension, "fixed_versions": fixed,
+            "recipients": recipients,
             "closed_at": case.closed_at if case.status == CaseStatus.closed else None}

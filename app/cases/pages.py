@@ -63,8 +63,20 @@ NOTICES = {
     "closed": N_("Case closed; the subject is emailed."),
 }
 GROUNDS = {
-    RejectionGround.art17_3_exception: N_("Art. 17(3) exception (erasure requests)"),
-    RejectionGround.art21_1_compelling_grounds: N_("Art. 21(1) compelling legitimate grounds"),
+    RejectionGround.art17_3_a_expression: N_("Art. 17(3)(a) freedom of expression and "
+                                             "information (erasure)"),
+    RejectionGround.art17_3_b_legal_obligation: N_("Art. 17(3)(b) legal obligation or public "
+                                                   "task (erasure)"),
+    RejectionGround.art17_3_c_public_health: N_("Art. 17(3)(c) public health (erasure)"),
+    RejectionGround.art17_3_d_research: N_("Art. 17(3)(d) archiving, research or statistics: "
+                                           "unlearning would make the research impossible or "
+                                           "seriously impair it (erasure)"),
+    RejectionGround.art17_3_e_legal_claims: N_("Art. 17(3)(e) legal claims (erasure)"),
+    RejectionGround.art21_1_compelling_grounds: N_("Art. 21(1) compelling legitimate grounds "
+                                                   "(objection on a particular situation)"),
+    RejectionGround.art21_6_public_interest_research: N_("Art. 21(6) research or statistics "
+                                                         "for a public-interest task (objection "
+                                                         "to research)"),
     RejectionGround.manifestly_unfounded_or_excessive: N_("Manifestly unfounded or excessive "
                                                           "(Art. 12(5))"),
     RejectionGround.cannot_identify: N_("Cannot identify the person (Art. 11(2), 12(2))"),
@@ -257,7 +269,8 @@ def _body(action: str, form: FormData) -> BaseModel:
         if f"probe-{index}-reproduced" in form:
             results.append({"index": index, "result": field(form, f"probe-{index}-result"),
                             "reproduced": form.get(f"probe-{index}-reproduced") == "yes"})
-    return ClosureBody.model_validate({"probe_results": results, "note": note})
+    return ClosureBody.model_validate({"probe_results": results, "note": note,
+                                       "pending_acks_reason": field(form, "pending_acks_reason")})
 
 
 async def _apply(session: Session, keyring: Any, settings: Any, principal: Any, reference: str,
@@ -265,7 +278,7 @@ async def _apply(session: Session, keyring: Any, settings: Any, principal: Any, 
     actor = Actor.of(principal)
     case = await get_case(session, principal.org_id, reference, lock=True)
     if action == "review":
-        await actions.start_review(session, actor, case, body.note)
+        await actions.start_review(session, actor, case, body.note, keyring=keyring)
     elif action == "assign":
         await actions.assign(session, keyring, settings, actor, case, body.assignee, body.note)
     elif action == "ask":
@@ -279,7 +292,8 @@ async def _apply(session: Session, keyring: Any, settings: Any, principal: Any, 
         await actions.extend(session, keyring, actor, case, months=body.months,
                              reason=body.reason, now=utcnow())
     elif action == "duplicate":
-        await actions.mark_duplicate(session, actor, case, body.of, body.note)
+        await actions.mark_duplicate(session, actor, case, body.of, body.note,
+                                     keyring=keyring)
     else:
         await closure.close(session, keyring, actor, case, probe_results=body.probe_results,
                             note=body.note)
@@ -295,7 +309,8 @@ async def case_action(request: Request, reference: str, action: str, session: Se
                       settings: CurrentSettings) -> Response:
     form = await read_form(request)
     if action == "export":
-        return await _export(session, keyring, principal, reference)
+        return await _export(session, keyring, principal, reference,
+                             request.app.state.webhook_keys)
     if action not in DONE:
         raise BadRequest(N_("Unknown action."))
     await get_case(session, principal.org_id, reference)  # a missing case is a 404 page
@@ -323,10 +338,11 @@ async def case_action(request: Request, reference: str, action: str, session: Se
                             status_code=303)
 
 
-async def _export(session: Session, keyring: Any, principal: Any, reference: str) -> Response:
+async def _export(session: Session, keyring: Any, principal: Any, reference: str,
+                  keys: Any) -> Response:
     if not re.fullmatch(REFERENCE_PATTERN, reference):
         raise BadRequest(N_("Unknown case."))
     case = await get_case(session, principal.org_id, reference)
-    record = await export_case(session, keyring, case, Actor.of(principal), utcnow())
+    record = await export_case(session, keyring, case, Actor.of(principal), utcnow(), keys)
     return JSONResponse(record.model_dump(mode="json"), headers={
         "Content-Disposition": f'attachment; filename="{case.reference}.json"'})

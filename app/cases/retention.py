@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit import service as audit
 from app.cases.lifecycle import TERMINAL, Actor
 from app.cases.models import Case, CaseMessage
+from app.cases.subject import erase_subject
 from app.db import utcnow
 from app.emails.models import EmailStatus, OutboundEmail
-from app.requests.service import erase_subject
 
 BATCH = 200
 
@@ -43,6 +43,7 @@ async def erase_expired(sessionmaker: async_sessionmaker[AsyncSession],
 async def _erase(session: AsyncSession, case: Case) -> None:
     erase_subject(case)
     case.extension_reason = None  # free text the subject was told: may name them
+    case.extension_reason_sealed = None  # unreadable already (key destroyed); tidy
     # The keyed hash of the email would still tell that this person asked: gone too (it only
     # served to find duplicates among active cases).
     case.subject_index = ""

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from app.auth.deps import StaffPrincipal
 from app.auth.service import Principal
-from app.cases import actions, bulk, closure
+from app.cases import actions, bulk, closure, register, restriction
 from app.cases.detail import case_detail, export_case
 from app.cases.lifecycle import Actor
 from app.cases.models import CaseKind, CaseStatus
@@ -28,7 +29,9 @@ from app.cases.schemas import (
     ExtensionBody,
     InformationRequestBody,
     NoteBody,
+    RegisterLine,
     ReopenBody,
+    RestrictionBody,
 )
 from app.cases.service import CaseFilters, case_reads, get_case, list_cases
 from app.crypto import Keyring
@@ -90,6 +93,23 @@ async def bulk_action(body: BulkBody, session: Session, principal: StaffPrincipa
                           body, utcnow())
 
 
+@router.get("/register", name="register_of_requests", response_model=list[RegisterLine],
+            responses={400: {"model": ErrorRead}, 200: {"content": {"text/csv": {}}}})
+async def register_of_requests(
+    session: Session, principal: StaffPrincipal,
+    from_: Annotated[date, Query(alias="from", description="first day received (UTC)")],
+    to: Annotated[date, Query(description="last day received (UTC), at most 366 days on")],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Response:
+    """The register of requests received in a period: kind, outcome, dates, days to answer, on
+    time or late, recipients told of the fix. No personal data."""
+    lines = await register.register(session, principal.org_id, from_, to)
+    if format == "csv":
+        return Response(register.as_csv(lines), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="register-{from_}-{to}.csv"'})
+    return JSONResponse([RegisterLine(**line).model_dump(mode="json") for line in lines])
+
+
 @router.get("/{reference}", name="get_case", response_model=CaseDetailRead)
 async def get_case_(reference: Reference, session: Session, principal: StaffPrincipal,
                     keyring: CurrentKeyring) -> CaseDetailRead:
@@ -98,13 +118,14 @@ async def get_case_(reference: Reference, session: Session, principal: StaffPrin
 
 
 @router.get("/{reference}/export", name="export_case", response_model=CaseExport)
-async def export_case_(reference: Reference, session: Session, principal: StaffPrincipal,
-                       keyring: CurrentKeyring) -> JSONResponse:
+async def export_case_(reference: Reference, request: Request, session: Session,
+                       principal: StaffPrincipal, keyring: CurrentKeyring) -> JSONResponse:
     """The case's full record as a JSON file for a regulator: timeline with its hash chain,
     decision, evidence, and the emails sent (kinds and times, not content). Recorded in the
     audit trail."""
     case = await get_case(session, principal.org_id, reference)
-    record = await export_case(session, keyring, case, Actor.of(principal), utcnow())
+    record = await export_case(session, keyring, case, Actor.of(principal), utcnow(),
+                               request.app.state.webhook_keys)
     return JSONResponse(record.model_dump(mode="json"), headers={
         "Content-Disposition": f'attachment; filename="{case.reference}.json"'})
 
@@ -114,7 +135,8 @@ async def start_review(reference: Reference, body: NoteBody, session: Session,
                        principal: StaffPrincipal, keyring: CurrentKeyring) -> CaseDetailRead:
     """Start reviewing an open case, or resume one that awaited the subject."""
     case = await get_case(session, principal.org_id, reference, lock=True)
-    await actions.start_review(session, Actor.of(principal), case, body.note)
+    await actions.start_review(session, Actor.of(principal), case, body.note,
+                               keyring=keyring)
     return await _detail(session, keyring, principal, reference)
 
 
@@ -169,7 +191,8 @@ async def mark_duplicate(reference: Reference, body: DuplicateBody, session: Ses
                          principal: StaffPrincipal, keyring: CurrentKeyring) -> CaseDetailRead:
     """Link a case to an earlier active case of the same person."""
     case = await get_case(session, principal.org_id, reference, lock=True)
-    await actions.mark_duplicate(session, Actor.of(principal), case, body.of, body.note)
+    await actions.mark_duplicate(session, Actor.of(principal), case, body.of, body.note,
+                                 keyring=keyring)
     return await _detail(session, keyring, principal, reference)
 
 
@@ -179,7 +202,7 @@ async def reopen_case(reference: Reference, body: ReopenBody, session: Session,
     """Send a remediated case back to `accepted` when the fix did not hold, so that another
     remediation can take it."""
     case = await get_case(session, principal.org_id, reference, lock=True)
-    await actions.reopen(session, Actor.of(principal), case, body.note)
+    await actions.reopen(session, Actor.of(principal), case, body.note, keyring=keyring)
     return await _detail(session, keyring, principal, reference)
 
 
@@ -190,5 +213,31 @@ async def close_case(reference: Reference, body: ClosureBody, session: Session,
     each of the subject's probe prompts against them), or a rejected case."""
     case = await get_case(session, principal.org_id, reference, lock=True)
     await closure.close(session, keyring, Actor.of(principal), case,
-                        probe_results=body.probe_results, note=body.note)
+                        probe_results=body.probe_results, note=body.note,
+                        pending_acks_reason=body.pending_acks_reason)
+    return await _detail(session, keyring, principal, reference)
+
+
+@router.post("/{reference}/restriction", name="restrict_processing",
+             response_model=CaseDetailRead, responses={400: {"model": ErrorRead}})
+async def restrict_processing(reference: Reference, body: RestrictionBody, session: Session,
+                              principal: StaffPrincipal,
+                              keyring: CurrentKeyring) -> CaseDetailRead:
+    """Restrict processing while the request is weighed (GDPR Art. 18), optionally with an
+    interim measure (a remediation of method output_filter). Audited; the subject is told.
+    409 when the case is decided or already restricted."""
+    case = await get_case(session, principal.org_id, reference, lock=True)
+    await restriction.restrict(session, keyring, Actor.of(principal), case,
+                               remediation_id=body.remediation_id, note=body.note)
+    return await _detail(session, keyring, principal, reference)
+
+
+@router.post("/{reference}/restriction/end", name="lift_restriction",
+             response_model=CaseDetailRead)
+async def lift_restriction(reference: Reference, body: NoteBody, session: Session,
+                           principal: StaffPrincipal, keyring: CurrentKeyring) -> CaseDetailRead:
+    """End the restriction (the subject is told). A decision ends it too. 409 when the case is
+    not restricted."""
+    case = await get_case(session, principal.org_id, reference, lock=True)
+    await restriction.lift(session, keyring, Actor.of(principal), case, note=body.note)
     return await _detail(session, keyring, principal, reference)

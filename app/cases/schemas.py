@@ -9,15 +9,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
-from app.cases.models import CaseKind, CaseStatus, Decision, RejectionGround
+from app.cases.models import CaseKind, CaseStatus, Decision, ObjectionBasis, RejectionGround
 from app.models_registry.schemas import Digest
 from app.text import MultiLine, when
 
 REFERENCE_PATTERN = r"^RR-[0-9A-Z]{4}-[0-9A-Z]{4}$"
 
 Reference = Annotated[str, Field(pattern=REFERENCE_PATTERN, examples=["RR-7K3F-92QD"])]
-# An internal note kept in the audit trail. The trail outlives the subject's data (it is never
-# erased), so notes are for the provider's reasoning, not for the subject's personal data.
+# An internal note. The audit trail outlives the subject's data (it is never erased), so it
+# holds only a digest; the note is sealed under the case's key and erased with the subject's
+# data at retention.
 Note = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Message = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 StaffEmail = Annotated[EmailStr, Field(max_length=320)]
@@ -55,6 +56,8 @@ class SubjectRead(BaseModel):
     description: str
     identifiers: list[str]
     probe_prompts: list[str]
+    particular_situation: str | None = Field(
+        default=None, description="objections (Art. 21(1), 21(6)): the person's grounds")
 
 
 class MessageRead(BaseModel):
@@ -88,7 +91,11 @@ class TimelineEntryRead(BaseModel):
     action: str
     from_status: str | None
     to_status: str | None
-    note: str | None
+    note: str | None = Field(description="the staff note; null once the subject's data (and "
+                                         "the key sealing the note) was erased")
+    note_digest: str | None = Field(
+        default=None, description="what the hash chain holds instead of the note: a MAC of it "
+                                  "under the case's data key")
     details: dict[str, Any]
     prev_hash: str
     hash: str
@@ -122,6 +129,8 @@ class ClosureRead(BaseModel):
     closed_by: str
     fixed_versions: list[FixedVersionRead]
     probes: list[ProbeResultRead]
+    acks_pending_at_closure: int = 0
+    pending_acks_reason: str | None = None
 
 
 class NotificationRead(BaseModel):
@@ -134,21 +143,55 @@ class NotificationRead(BaseModel):
     attempts: int
 
 
+class RecipientNotice(BaseModel):
+    """Who was told of the correction (GDPR Art. 19), as the subject sees it."""
+
+    kind: Literal["re_user", "derived_model_provider"]
+    name: str = Field(description="the re-user's display name, or the derived model's provider")
+    model: str = Field(description="the model they were told about")
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    acknowledged_at: datetime | None = Field(
+        description="when they confirmed their copies were replaced or deleted")
+
+
+class RecipientRead(RecipientNotice):
+    """The same with the evidence a regulator needs to check it against the event log."""
+
+    event_id: uuid.UUID
+    must_acknowledge: bool
+    ack_outcome: str | None
+    ack_pending: bool
+
+
+class RestrictionRead(BaseModel):
+    since: datetime
+    interim_remediation_id: uuid.UUID | None = Field(
+        description="the interim measure: a remediation of method output_filter")
+
+
 class CaseDetailRead(CaseRead):
     """Everything about one case, including the subject's personal data (staff only)."""
 
     language: str
+    objection_basis: ObjectionBasis | None = Field(
+        description="objections: what the person objects to; decides the grounds allowed")
     confirmed_at: datetime | None
     closed_at: datetime | None
     duplicate_of: str | None
     subject: SubjectRead | None = Field(description="null once erased")
     subject_erased_at: datetime | None
     extension: ExtensionRead | None
+    restriction: RestrictionRead | None = Field(
+        description="Art. 18: processing restricted while the request is weighed")
     decision_detail: DecisionRead | None
     messages: list[MessageRead]
     remediations: list[RemediationLinkRead]
     closure: ClosureRead | None
     notifications: list[NotificationRead]
+    recipients: list[RecipientRead] = Field(
+        description="Art. 19: who was told of the fix, with sent, delivered and acknowledged "
+                    "dates")
     timeline: list[TimelineEntryRead]
     next_steps: list[CaseStatus] = Field(description="statuses the caller may move it to")
 
@@ -159,21 +202,80 @@ class AuditChainRead(BaseModel):
     intact: bool = Field(description="the organisation's whole chain verified at export time")
 
 
+class CheckpointRead(BaseModel):
+    """The organisation's chain head signed with the service's Ed25519 key (the `kid` and key
+    are published at /.well-known/rights-relay/webhook-keys.json)."""
+
+    organization: str
+    seq: int
+    hash: str
+    signed_at: str = Field(description="as signed: ISO 8601")
+    kid: str
+    public_key: str = Field(description="base64 of the raw 32-byte Ed25519 public key")
+    signature: str = Field(description="base64 Ed25519 signature of "
+                                       "`rights-relay/audit-checkpoint/v1\\n{organization}\\n"
+                                       "{seq}\\n{hash}\\n{signed_at}`")
+
+
+class ProofRead(BaseModel):
+    """Everything needed to check the record offline (`rights-relay audit verify-export`, or
+    tools/verify_export.py with Python alone)."""
+
+    algorithm: Literal["sha256/canonical-json/v1"] = "sha256/canonical-json/v1"
+    rows: list[dict[str, Any]] = Field(
+        description="the case's audit rows exactly as hashed: org_id, seq, case_id, actor, "
+                    "action, from, to, note (a digest), details, created_at, prev_hash, hash")
+    links: list[tuple[int, str, str]] = Field(
+        description="(seq, prev_hash, hash) of every row of the organisation's chain from the "
+                    "case's first row to the head")
+    head: dict[str, Any]
+    checkpoint: CheckpointRead
+
+
 class CaseExport(BaseModel):
     """A case's full record, for a regulator (or the subject's access request)."""
 
-    format: Literal["rights-relay/case-record/v1"] = "rights-relay/case-record/v1"
+    format: Literal["rights-relay/case-record/v2"] = "rights-relay/case-record/v2"
     exported_at: datetime
     exported_by: str
     organization: str
     record: CaseDetailRead
     audit_chain: AuditChainRead
+    proof: ProofRead
+
+
+class RegisterLine(BaseModel):
+    """One request in the organisation's register (no personal data)."""
+
+    reference: str
+    received_at: datetime
+    kind: CaseKind
+    objection_basis: ObjectionBasis | None
+    models: list[str]
+    status: CaseStatus
+    outcome: str | None = Field(description="accepted, rejected, withdrawn, duplicate, or null "
+                                            "while undecided")
+    ground: RejectionGround | None
+    answered_at: datetime | None
+    due_at: datetime
+    days_to_answer: int | None
+    on_time: bool | None = Field(description="answered by the due date; null while the "
+                                             "deadline still runs")
+    recipients_told: int = Field(description="re-users and derived-model providers told of "
+                                             "the fix (Art. 19)")
 
 
 # --- acting ----------------------------------------------------------------------------------
 
 
 class NoteBody(BaseModel):
+    note: Note | None = None
+
+
+class RestrictionBody(BaseModel):
+    remediation_id: uuid.UUID | None = Field(
+        default=None, description="the interim measure, if any: a remediation of method "
+                                  "output_filter on one of the case's models")
     note: Note | None = None
 
 
@@ -215,7 +317,7 @@ class ExtensionBody(BaseModel):
     months: int = Field(ge=1, le=2, description="one or two further months")
     reason: Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=1000)] = Field(
-        description="told to the subject (Art. 12(3)); kept in the audit trail")
+        description="told to the subject (Art. 12(3)); sealed, erased with the subject's data")
 
 
 class DuplicateBody(BaseModel):
@@ -233,6 +335,9 @@ class ClosureBody(BaseModel):
     probe_results: list[ProbeResultBody] = Field(
         default_factory=list, max_length=10,
         description="one per probe prompt the subject gave, run against the fixed version")
+    pending_acks_reason: Note | None = Field(
+        default=None, description="required when re-users told of the fix have not all "
+                                  "acknowledged yet: why the case closes anyway (recorded)")
     note: Note | None = None
 
 

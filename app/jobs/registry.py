@@ -5,10 +5,13 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.acks.service import remind_due
+from app.audit.checkpoints import checkpoint_all
+from app.cases.ageing import age_cases
 from app.cases.reminders import send_deadline_reminders
 from app.cases.retention import erase_expired
 from app.config import Settings
 from app.crypto import Keyring
+from app.delivery.signing import ServiceKeys
 from app.emails.sender import send_due
 from app.jobs.scheduler import Job
 from app.notices.sender import send_due as send_notices
@@ -25,6 +28,12 @@ def background_jobs(
          settings.housekeeping_seconds),
         ("notices.send", lambda: send_notices(sessionmaker, settings, keyring), poll),
         ("acks.remind", lambda: remind_due(sessionmaker, settings, keyring), poll),
+        # Before retention in the list: what it closes is erased on a later pass.
+        ("cases.ageing", lambda: age_cases(sessionmaker, settings, keyring),
+         settings.housekeeping_seconds),
+        ("audit.checkpoint",
+         lambda: checkpoint_all(sessionmaker, ServiceKeys.from_settings(settings)),
+         settings.audit_checkpoint_seconds),
         ("cases.retention", lambda: erase_expired(sessionmaker, settings.retention_days),
          settings.housekeeping_seconds),
         ("cases.deadline_reminders",

@@ -74,6 +74,8 @@ SEALED: list[WrappedKeyColumns | SealedBlobColumn] = [
 # `seal_for_case` sealed), or KEKs under the root key. Re-wrapping the key covers them.
 UNDER_ANOTHER_KEY: set[tuple[str, str]] = {
     ("cases", "subject_ciphertext"),
+    ("cases", "extension_reason_sealed"),
+    ("audit_events", "note_sealed"),
     ("case_messages", "ciphertext"),
     ("outbound_emails", "ciphertext"),
     ("key_encryption_keys", "wrapped_key"),

@@ -16,7 +16,9 @@ from app.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from app.i18n import LANG_COOKIE, LANGUAGES, negotiate, translate
 from app.models_registry import service as registry
 from app.pagination import PageParams
-from app.requests import service
+from app.privacy import service as privacy
+from app.privacy.schemas import FIELDS as NOTICE_FIELDS
+from app.requests import identify, service
 from app.requests.deps import (
     CurrentKeyring,
     CurrentSettings,
@@ -30,7 +32,8 @@ from app.web.templating import render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 
-FIELDS = ("models", "kind", "name", "email", "description", "identifiers", "probe_prompts")
+FIELDS = ("models", "kind", "objection_basis", "particular_situation", "name", "email",
+          "description", "identifiers", "probe_prompts")
 
 
 def page(request: Request, template: str, lang: str, context: dict[str, Any] | None = None,
@@ -54,6 +57,11 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "kind": text("kind"), "name": text("name"), "email": text("email"),
         "description": text("description"), "identifiers": text("identifiers"),
         "probe_prompts": text("probe_prompts"),
+        # Only an objection has a basis and a situation: an erasure ignores what was typed.
+        "objection_basis": (text("objection_basis") or None) if text("kind") == "objection"
+        else None,
+        "particular_situation": (text("particular_situation") or None)
+        if text("kind") == "objection" else None,
     }
 
 
@@ -62,6 +70,9 @@ def _field_errors(exc: ValidationError, lang: str) -> dict[str, str]:
     for err in exc.errors():
         loc = err.get("loc", ())
         field = str(loc[0]) if loc else ""
+        if not loc and "particular_situation" in str(err.get("msg", "")):
+            errors.setdefault("particular_situation", translate(lang, "err.situation"))
+            continue
         if field not in FIELDS or field in errors:
             continue
         kind, ctx = err.get("type", ""), err.get("ctx") or {}
@@ -89,8 +100,14 @@ def _field_errors(exc: ValidationError, lang: str) -> dict[str, str]:
 async def _form_page(request: Request, session: Session, lang: str, values: dict[str, Any],
                      errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     models, _ = await registry.list_public_models(session, PageParams(limit=200))
+    # Art. 13: what each provider tells the person about the processing of the request itself,
+    # shown before they submit it.
+    orgs = {v.model.org_id: v.org_name for v in models}
+    texts = await privacy.notices_for(session, set(orgs), lang)
+    notices = [(orgs[org_id], texts.get(org_id)) for org_id in orgs]
     return page(request, "requests/form.html", lang,
-                {"models": models, "values": values, "errors": errors or {}},
+                {"models": models, "values": values, "errors": errors or {},
+                 "notices": notices, "notice_fields": NOTICE_FIELDS},
                 status_code=status_code)
 
 
@@ -99,7 +116,8 @@ async def request_form(request: Request, session: Session) -> Response:
     lang = negotiate(request)
     chosen = [m for m in request.query_params.getlist("model") if len(m) < 200]
     values = {"models": chosen, "kind": "", "name": "", "email": "", "description": "",
-              "identifiers": "", "probe_prompts": ""}
+              "identifiers": "", "probe_prompts": "", "objection_basis": None,
+              "particular_situation": None}
     return await _form_page(request, session, lang, values)
 
 
@@ -170,7 +188,7 @@ async def confirm_submit(request: Request, token: str, session: Session,
 
 @router.get("/r/status/{token}")
 async def status_page(request: Request, token: str, session: Session,
-                      keyring: CurrentKeyring) -> Response:
+                      keyring: CurrentKeyring, settings: CurrentSettings) -> Response:
     await limit_token_use(request)
     try:
         case = await service.case_by_status_token(session, token[:200])
@@ -178,7 +196,7 @@ async def status_page(request: Request, token: str, session: Session,
         return _link_problem(request, negotiate(request), exc)
     lang = negotiate(request, default=case.language) if (
         "lang" in request.query_params or request.cookies.get(LANG_COOKIE)) else case.language
-    view = await service.status_view(session, keyring, case, lang)
+    view = await service.status_view(session, keyring, case, lang, settings)
     return page(request, "requests/status.html", lang, {
         "view": view, "token": token, "answered": request.query_params.get("done") == "answered",
         "exchange": await exchange(session, keyring, case.id)})
@@ -215,7 +233,7 @@ async def answer_submit(request: Request, token: str, session: Session,
     answer = answer.strip() if isinstance(answer, str) else ""
     if not answer or len(answer) > LIMITS["answer"]:
         lang = negotiate(request, default=case.language)
-        view = await service.status_view(session, keyring, case, lang)
+        view = await service.status_view(session, keyring, case, lang, settings)
         key = "err.required" if not answer else "err.too_long"
         error = translate(lang, key, max=LIMITS["answer"])
         return page(request, "requests/status.html", lang,
@@ -224,3 +242,25 @@ async def answer_submit(request: Request, token: str, session: Session,
                     status_code=422)
     await service.answer(session, keyring, settings, case, answer)
     return RedirectResponse(f"/r/status/{token}?done=answered", status_code=303)
+
+
+@router.post("/r/status/{token}/information")
+async def information_submit(request: Request, token: str, session: Session,
+                             keyring: CurrentKeyring, settings: CurrentSettings) -> Response:
+    """Art. 11(2): more information after a `cannot_identify` refusal."""
+    try:
+        form, case = await _status_action(request, token, session)
+    except NotFound as exc:
+        return _link_problem(request, negotiate(request), exc)
+    text = form.get("information")
+    text = text.strip() if isinstance(text, str) else ""
+    if not text or len(text) > LIMITS["answer"]:
+        lang = negotiate(request, default=case.language)
+        view = await service.status_view(session, keyring, case, lang, settings)
+        key = "err.required" if not text else "err.too_long"
+        error = translate(lang, key, max=LIMITS["answer"])
+        return page(request, "requests/status.html", lang,
+                    {"view": view, "token": token, "information": text[:LIMITS["answer"] * 2],
+                     "information_error": error}, status_code=422)
+    await identify.send_information(session, keyring, settings, case, text)
+    return RedirectResponse(f"/r/status/{token}", status_code=303)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request, status
 
 from app.db import Session
 from app.errors import ErrorRead
-from app.requests import service
+from app.requests import identify, service
 from app.requests.deps import (
     AddressLimited,
     CurrentKeyring,
@@ -21,6 +21,7 @@ from app.requests.schemas import (
     CaseSummary,
     ConfirmBody,
     Confirmed,
+    InformationBody,
     RequestCreate,
     RequestReceived,
     RequestStatus,
@@ -62,20 +63,20 @@ async def confirm_request(body: ConfirmBody, session: Session, keyring: CurrentK
 
 @router.get("/requests/{token}", name="get_request_status", response_model=RequestStatus,
             dependencies=[TokenLimited], responses={404: {"model": ErrorRead}})
-async def get_request_status(token: Token, session: Session,
-                             keyring: CurrentKeyring) -> RequestStatus:
+async def get_request_status(token: Token, session: Session, keyring: CurrentKeyring,
+                             settings: CurrentSettings) -> RequestStatus:
     case = await service.case_by_status_token(session, token)
-    return await service.status_view(session, keyring, case, case.language)
+    return await service.status_view(session, keyring, case, case.language, settings)
 
 
 @router.post("/requests/{token}/withdraw", name="withdraw_request", response_model=RequestStatus,
              dependencies=[TokenLimited],
              responses={404: {"model": ErrorRead}, 409: {"model": ErrorRead}})
-async def withdraw_request(token: Token, session: Session,
-                           keyring: CurrentKeyring) -> RequestStatus:
+async def withdraw_request(token: Token, session: Session, keyring: CurrentKeyring,
+                           settings: CurrentSettings) -> RequestStatus:
     case = await service.case_by_status_token(session, token)
     await service.withdraw(session, keyring, case)
-    return await service.status_view(session, keyring, case, case.language)
+    return await service.status_view(session, keyring, case, case.language, settings)
 
 
 @router.post("/requests/{token}/answer", name="answer_request", response_model=RequestStatus,
@@ -86,4 +87,18 @@ async def answer_request(token: Token, body: AnswerBody, session: Session,
     """Answer the provider's request for more information (GDPR Art. 12(6))."""
     case = await service.case_by_status_token(session, token)
     await service.answer(session, keyring, settings, case, body.answer)
-    return await service.status_view(session, keyring, case, case.language)
+    return await service.status_view(session, keyring, case, case.language, settings)
+
+
+@router.post("/requests/{token}/information", name="send_information",
+             response_model=RequestStatus, dependencies=[TokenLimited],
+             responses={404: {"model": ErrorRead},
+                        409: {"model": ErrorRead, "description": "The request was not refused "
+                              "for want of identification, or the window has closed"}})
+async def send_information(token: Token, body: InformationBody, session: Session,
+                           keyring: CurrentKeyring, settings: CurrentSettings) -> RequestStatus:
+    """After a `cannot_identify` refusal, send what lets the provider identify you (GDPR
+    Art. 11(2)), until `information_until`: the request goes back to review."""
+    case = await service.case_by_status_token(session, token)
+    await identify.send_information(session, keyring, settings, case, body.information)
+    return await service.status_view(session, keyring, case, case.language, settings)

@@ -3,10 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_validator
 
-from app.cases.models import CaseKind, CaseStatus
-from app.cases.schemas import DecisionNotice, ExtensionNotice, FixedVersionNotice
+from app.cases.models import CaseKind, CaseStatus, ObjectionBasis
+from app.cases.schemas import (
+    DecisionNotice,
+    ExtensionNotice,
+    FixedVersionNotice,
+    RecipientNotice,
+)
 from app.i18n import Language
 from app.models_registry.schemas import ModelId
 from app.text import MultiLine, OneLine
@@ -20,6 +25,7 @@ LongText = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_len
 LIMITS = {
     "models": 20, "name": 200, "email": 254, "description": 5000, "identifiers": 20,
     "identifier": 500, "probe_prompts": 10, "probe_prompt": 2000, "answer": 5000,
+    "particular_situation": 5000,
 }
 
 
@@ -41,6 +47,28 @@ class RequestCreate(BaseModel):
         default_factory=list, max_length=10,
         description="prompts that show the model reproducing the data")
     language: Language = "en"
+    objection_basis: ObjectionBasis | None = Field(
+        default=None,
+        description="objections only: `particular_situation` (Art. 21(1), the default), "
+                    "`direct_marketing` (Art. 21(2)/(3): never refused on 21(1) grounds) or "
+                    "`research` (Art. 21(6): research or statistics)")
+    particular_situation: LongText | None = Field(
+        default=None,
+        description="objections on Art. 21(1) or 21(6): the grounds relating to your particular "
+                    "situation (required for them)")
+
+    @model_validator(mode="after")
+    def _objection_grounds(self) -> RequestCreate:
+        if self.kind == CaseKind.erasure:
+            if self.objection_basis is not None:
+                raise ValueError("objection_basis: only an objection has one")
+            return self
+        self.objection_basis = self.objection_basis or ObjectionBasis.particular_situation
+        if self.objection_basis != ObjectionBasis.direct_marketing and \
+                not self.particular_situation:
+            raise ValueError("particular_situation: an objection (Art. 21(1), 21(6)) gives the "
+                             "grounds relating to your particular situation")
+        return self
 
 
 class RequestReceived(BaseModel):
@@ -73,6 +101,7 @@ class TimelineEntry(BaseModel):
 class RequestStatus(BaseModel):
     reference: str
     kind: CaseKind
+    objection_basis: ObjectionBasis | None = None
     status: CaseStatus
     models: list[str]
     received_at: datetime
@@ -88,7 +117,21 @@ class RequestStatus(BaseModel):
     fixed_versions: list[FixedVersionNotice] = Field(
         default_factory=list, description="versions released without your data")
     closed_at: datetime | None = None
+    restricted_since: datetime | None = Field(
+        default=None, description="the provider restricted the processing of your data while "
+                                  "it weighs your request (GDPR Art. 18)")
+    recipients: list[RecipientNotice] = Field(
+        default_factory=list, description="who was told of the correction (GDPR Art. 19): "
+        "re-users and providers of derived models, with sent, delivered and acknowledged dates")
+    information_until: datetime | None = Field(
+        default=None, description="refused because the provider could not identify you: until "
+        "then you may send more information (Art. 11(2)), which sends the request back to "
+        "review")
 
 
 class AnswerBody(BaseModel):
     answer: LongText
+
+
+class InformationBody(BaseModel):
+    information: LongText = Field(description="what lets the provider identify you")

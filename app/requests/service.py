@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
 from app.auth.tokens import digest, new_token
+from app.cases import notify
 from app.cases.deadlines import first_due
-from app.cases.keys import ensure_case_key
 from app.cases.lifecycle import ACTIVE, Actor, allowed_targets, transition
 from app.cases.models import (
     Case,
@@ -26,8 +26,10 @@ from app.cases.models import (
     Confirmation,
     MessageDirection,
     MessageKind,
+    ObjectionBasis,
 )
 from app.cases.outcome import INTERNAL_ACTIONS, subject_outcome
+from app.cases.subject import erase_subject, open_subject, seal_subject, subject_aad
 from app.config import Settings
 from app.crypto import Keyring, Sealed
 from app.db import utcnow
@@ -36,9 +38,15 @@ from app.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.i18n import has_message, translate
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
+from app.privacy import service as privacy
+from app.privacy.schemas import FIELDS as NOTICE_FIELDS
+from app.requests.identify import information_until
 from app.requests.schemas import RequestCreate, RequestStatus, TimelineEntry
 
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
+
+# Catalog keys of the notice labels (t("notice.controller"), ...).
+NOTICE_KEYS = {f: "notice." + f for f in NOTICE_FIELDS}
 
 
 class LinkExpired(DomainError):
@@ -49,36 +57,6 @@ class LinkExpired(DomainError):
 def _reference() -> str:
     chars = [secrets.choice(_REF_ALPHABET) for _ in range(8)]
     return f"RR-{''.join(chars[:4])}-{''.join(chars[4:])}"
-
-
-def _aad(case_id: uuid.UUID) -> bytes:
-    return b"case:" + case_id.bytes
-
-
-def seal_subject(keyring: Keyring, case: Case, data: dict[str, Any]) -> None:
-    """Seal the subject's record under the case's data key (made now if the case has none):
-    sealing it again keeps the key, so what else was sealed under it stays readable."""
-    case.subject_ciphertext = Keyring.seal_with(ensure_case_key(keyring, case), data,
-                                                _aad(case.id))
-
-
-def open_subject(keyring: Keyring, case: Case) -> dict[str, Any] | None:
-    """The subject's personal data, or None once it has been erased."""
-    if case.subject_ciphertext is None or case.subject_wrapped_key is None:
-        return None
-    assert case.subject_key_id is not None
-    data: dict[str, Any] = keyring.open(
-        Sealed(case.subject_ciphertext, case.subject_wrapped_key, case.subject_key_id),
-        _aad(case.id))
-    return data
-
-
-def erase_subject(case: Case) -> None:
-    """Crypto-shredding: without its wrapped key the ciphertext is unreadable; drop both."""
-    case.subject_ciphertext = None
-    case.subject_wrapped_key = None
-    case.subject_key_id = None
-    case.subject_erased_at = utcnow()
 
 
 def _link(settings: Settings, kind: str, token: str) -> str:
@@ -116,7 +94,8 @@ async def submit(
     now = utcnow()
     submission_id = uuid.uuid4()
     personal = {"name": body.name, "email": str(body.email), "description": body.description,
-                "identifiers": body.identifiers, "probe_prompts": body.probe_prompts}
+                "identifiers": body.identifiers, "probe_prompts": body.probe_prompts,
+                "particular_situation": body.particular_situation}
     by_org: dict[uuid.UUID, list[Model]] = defaultdict(list)
     for model in models:
         by_org[model.org_id].append(model)
@@ -125,6 +104,7 @@ async def submit(
         case = Case(
             id=uuid.uuid4(), org_id=org_id, reference=await _unique_reference(session),
             submission_id=submission_id, kind=body.kind, status=CaseStatus.pending_verification,
+            objection_basis=body.objection_basis,
             language=body.language, received_at=now, due_at=first_due(now),
             subject_index=keyring.blind_index("email", str(body.email)),
             # Replaced by a real status token once the email is confirmed.
@@ -238,10 +218,17 @@ async def confirm(
         results.append(ConfirmedCase(case, earlier, link))
         receipt.append({"reference": case.reference, "link": link,
                         "due_at": case.due_at, "models": await model_refs(session, case.id),
-                        "duplicate_of": earlier.reference if earlier else None})
+                        "duplicate_of": earlier.reference if earlier else None,
+                        "org_id": case.org_id})
     if email is not None:
+        texts = await privacy.notices_for(session, {c.org_id for c in cases}, lang)
+        for line in receipt:
+            line["notice"] = texts.get(line["org_id"])  # Art. 13, in the person's language
         await emails.enqueue(session, keyring, to=email, kind="receipt", lang=lang,
-                             context={"cases": receipt}, case_id=cases[0].id)
+                             context={"cases": receipt, "notice_fields": NOTICE_FIELDS,
+                                      "labels": {f: translate(lang, key)
+                                                 for f, key in NOTICE_KEYS.items()}},
+                             case_id=cases[0].id)
     await session.flush()
     return results
 
@@ -263,7 +250,7 @@ async def latest_question(session: AsyncSession, keyring: Keyring, case: Case) -
     if msg is None or msg.ciphertext is None:
         return None
     assert msg.wrapped_key is not None and msg.key_id is not None
-    text: str = keyring.open(Sealed(msg.ciphertext, msg.wrapped_key, msg.key_id), _aad(case.id))
+    text: str = keyring.open(Sealed(msg.ciphertext, msg.wrapped_key, msg.key_id), subject_aad(case.id))
     return text
 
 
@@ -287,7 +274,7 @@ async def answer(session: AsyncSession, keyring: Keyring, settings: Settings, ca
                  text: str) -> Case:
     if case.status != CaseStatus.awaiting_subject:
         raise Conflict(f"case {case.reference} is {case.status}; no information was asked for")
-    sealed = keyring.seal(text, _aad(case.id))
+    sealed = keyring.seal(text, subject_aad(case.id))
     session.add(CaseMessage(case_id=case.id, direction=MessageDirection.from_subject,
                             kind=MessageKind.answer, author=Actor.subject().label,
                             ciphertext=sealed.ciphertext, wrapped_key=sealed.wrapped_key,
@@ -296,8 +283,6 @@ async def answer(session: AsyncSession, keyring: Keyring, settings: Settings, ca
                      action="case.subject_answered")
     # The assignee (and the admins) hear that the case is theirs to move again; the answer
     # itself stays on the dashboard.
-    from app.cases import notify
-
     await notify.tell_staff(session, keyring, await notify.staff_for(session, case), case,
                             "subject_answered", {"link": notify.case_link(settings, case),
                                                  "due_at": case.due_at})
@@ -326,7 +311,7 @@ async def expire_unconfirmed(sessionmaker: async_sessionmaker[AsyncSession]) -> 
 
 
 async def status_view(
-    session: AsyncSession, keyring: Keyring, case: Case, lang: str
+    session: AsyncSession, keyring: Keyring, case: Case, lang: str, settings: Settings
 ) -> RequestStatus:
     trail = await audit.case_trail(session, case.id)
     timeline = []
@@ -338,10 +323,13 @@ async def status_view(
         timeline.append(TimelineEntry(at=e.created_at, step=e.action, text=text))
     return RequestStatus(
         reference=case.reference, kind=CaseKind(case.kind), status=CaseStatus(case.status),
+        objection_basis=ObjectionBasis(case.objection_basis) if case.objection_basis else None,
         models=await model_refs(session, case.id), received_at=case.received_at,
         due_at=case.due_at, timeline=timeline,
         information_requested=await latest_question(session, keyring, case),
         can_withdraw=can(case, CaseStatus.withdrawn),
         can_answer=case.status == CaseStatus.awaiting_subject,
+        information_until=information_until(settings, case),
+        restricted_since=case.restricted_at,
         **await subject_outcome(session, keyring, case),
     )

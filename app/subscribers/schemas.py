@@ -24,7 +24,10 @@ class EndpointCreate(BaseModel):
 
 
 class SubscriberCreate(BaseModel):
-    name: Name = Field(description="the re-using organisation's name")
+    name: Name = Field(description="the re-using organisation's display name. When you are told "
+                                   "of a fix made for a data subject's request, that person may "
+                                   "see this name and when you received and acknowledged it "
+                                   "(GDPR Art. 19: the subject may ask who was told)")
     email: EmailStr = Field(max_length=254, description="contact address; confirmed by a link")
     models: list[CheckedModelId] = Field(min_length=1, max_length=MAX_MODELS)
     endpoints: list[EndpointCreate] = Field(default_factory=list, max_length=MAX_ENDPOINTS)

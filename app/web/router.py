@@ -20,6 +20,7 @@ from app.models_registry import service as registry
 from app.overview import service as overview
 from app.overview.charts import bar_chart
 from app.pagination import PageParams
+from app.privacy import service as privacy
 from app.requests.deps import client_address
 from app.text import has_control_characters
 from app.web.deps import SESSION_COOKIE, CurrentUser
@@ -115,7 +116,7 @@ async def dashboard(request: Request, session: Session, principal: CurrentUser) 
     }
     return render(request, "dashboard.html",
                   {"principal": principal, "org": org, "models": models, "overview": figures,
-                   "charts": charts})
+                   "charts": charts, "has_notice": await privacy.has_notice(session, org.id)})
 
 
 @router.get("/dashboard/api-keys")
