@@ -56,6 +56,8 @@ from app.ops.proxies import (
 )
 from app.ops.query import reject_unknown_query_params
 from app.ops.router import router as ops_router
+from app.probes.router import endpoints as probe_endpoints_router
+from app.probes.router import router as probes_router
 from app.remediation.pages import router as remediation_pages
 from app.remediation.router import router as remediations_router
 from app.requests.pages import router as request_pages
@@ -163,6 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(requests_router)
     app.include_router(cases_router)
     app.include_router(remediations_router)
+    app.include_router(probe_endpoints_router)
+    app.include_router(probes_router)
     app.include_router(web_router)
     app.include_router(docs_router)
     app.include_router(security_pages)

@@ -35,6 +35,7 @@ from app.cases.service import case_reads
 from app.crypto import Keyring
 from app.emails.models import OutboundEmail
 from app.models_registry.models import Model
+from app.probes.reads import case_runs_read
 from app.remediation.models import Remediation, RemediationCase
 from app.requests.service import open_subject
 
@@ -106,6 +107,7 @@ async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewe
         decision_detail=decision, messages=messages,
         remediations=await _remediations(session, case),
         closure=_closure(case, subject, results),
+        probe_runs=await case_runs_read(session, case),
         notifications=[NotificationRead(kind=e.kind, created_at=e.created_at, status=e.status,
                                         sent_at=e.sent_at, attempts=e.attempts) for e in emails],
         timeline=[TimelineEntryRead(seq=e.seq, at=e.created_at, actor=e.actor, action=e.action,

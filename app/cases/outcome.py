@@ -14,7 +14,8 @@ from app.cases.schemas import DecisionNotice, ExtensionNotice, FixedVersionNotic
 from app.crypto import Keyring
 
 # Audit rows about the provider's own housekeeping, not shown on the subject's timeline.
-INTERNAL_ACTIONS = frozenset({"case.assigned", "case.unassigned", "case.exported"})
+INTERNAL_ACTIONS = frozenset({"case.assigned", "case.unassigned", "case.exported",
+                              "probe.run_cancelled"})
 
 
 async def subject_outcome(session: AsyncSession, keyring: Keyring, case: Case) -> dict[str, Any]:

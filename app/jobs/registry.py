@@ -12,6 +12,7 @@ from app.crypto import Keyring
 from app.emails.sender import send_due
 from app.jobs.scheduler import Job
 from app.notices.sender import send_due as send_notices
+from app.probes.runner import run_due as run_probes
 from app.requests.service import expire_unconfirmed
 
 
@@ -25,6 +26,7 @@ def background_jobs(
          settings.housekeeping_seconds),
         ("notices.send", lambda: send_notices(sessionmaker, settings, keyring), poll),
         ("acks.remind", lambda: remind_due(sessionmaker, settings, keyring), poll),
+        ("probes.run", lambda: run_probes(sessionmaker, settings, keyring), poll),
         ("cases.retention", lambda: erase_expired(sessionmaker, settings.retention_days),
          settings.housekeeping_seconds),
         ("cases.deadline_reminders",

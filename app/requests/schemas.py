@@ -88,6 +88,8 @@ class RequestStatus(BaseModel):
     fixed_versions: list[FixedVersionNotice] = Field(
         default_factory=list, description="versions released without your data")
     closed_at: datetime | None = None
+    probes: str | None = Field(default=None, description="what testing the fixed model "
+                                                         "showed, in plain words")
 
 
 class AnswerBody(BaseModel):

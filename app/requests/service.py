@@ -328,6 +328,8 @@ async def expire_unconfirmed(sessionmaker: async_sessionmaker[AsyncSession]) -> 
 async def status_view(
     session: AsyncSession, keyring: Keyring, case: Case, lang: str
 ) -> RequestStatus:
+    from app.probes.reads import subject_probe_notice
+
     trail = await audit.case_trail(session, case.id)
     timeline = []
     for e in trail:
@@ -343,5 +345,6 @@ async def status_view(
         information_requested=await latest_question(session, keyring, case),
         can_withdraw=can(case, CaseStatus.withdrawn),
         can_answer=case.status == CaseStatus.awaiting_subject,
+        probes=await subject_probe_notice(session, case, lang),
         **await subject_outcome(session, keyring, case),
     )
