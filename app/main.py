@@ -56,6 +56,7 @@ from app.ops.proxies import (
 )
 from app.ops.query import reject_unknown_query_params
 from app.ops.router import router as ops_router
+from app.probes.pages import router as probe_pages
 from app.probes.router import endpoints as probe_endpoints_router
 from app.probes.router import router as probes_router
 from app.remediation.pages import router as remediation_pages
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(propagation_pages)
     app.include_router(case_pages)
     app.include_router(remediation_pages)
+    app.include_router(probe_pages)
     # Re-users bound and known: update clauses, gated access, copies, declared derivatives.
     for provider_router in (clauses_provider_router, access_provider_router):
         app.include_router(provider_router, responses={401: {"model": ErrorRead},
