@@ -54,7 +54,7 @@ def test_endpoints_are_registered_replaced_and_listed_keys_never_shown(org_a, or
     assert put(org_b, "v1", body).status_code == 404
     assert put(org_a, "v9", body).status_code == 404
     r = org_a.client("pipeline").delete(f"/v1/models/{MODEL}/versions/v1/artifacts/q4_k_m/endpoint")
-    assert r.status_code == 204
+    assert r.status_code == 200 and r.json()["artifact"] == "q4_k_m"
     assert org_a.admin.delete(f"/v1/models/{MODEL}/versions/v1/artifacts/q4_k_m/endpoint"
                               ).status_code == 404
 
@@ -157,8 +157,8 @@ def test_a_run_is_cancelled_and_another_survives_its_dead_worker(org_a, inferenc
     assert r.status_code == 200 and r.json()["status"] in ("cancelled", "running")
     [ended] = wait_runs(org_a, ref, 1, timeout=10)["runs"]
     assert ended["status"] == "cancelled" and ended["samples_done"] < 120
-    again = org_a.admin.post(f"/v1/probes/runs/{run['id']}/cancel")
-    assert again.status_code == 409 and again.json()["error"] == "conflict"
+    again = org_a.admin.post(f"/v1/probes/runs/{run['id']}/cancel")  # harmless
+    assert again.status_code == 200 and again.json()["status"] == "cancelled"
     inference.latency = 0
     assert put(org_a, "v1", endpoint(inference, "m")).status_code == 200
     # A worker died mid-run: its lease runs out and the run is taken again, from the start.
@@ -208,18 +208,20 @@ def test_a_reproducing_fix_holds_the_case_until_an_admin_overrides_with_a_reason
 def test_templates_per_organisation_and_targets_edited_by_staff(org_a, org_b, inference,
                                                                 settings):
     model_with_version(org_a, MODEL)
-    fr = org_a.client("reviewer").get("/v1/probes/templates/fr").json()
+    fr = org_a.client("reviewer").get("/v1/probes/templates?language=fr").json()
     assert fr["customised"] is False and "{name} habite à" in fr["templates"]
-    assert org_a.admin.put("/v1/probes/templates/fr", json={"templates": ["{nom} habite"]}
-                           ).status_code == 422
-    assert org_a.admin.put("/v1/probes/templates/de", json={"templates": []}
-                           ).status_code == 422
-    assert org_a.client("reviewer").put("/v1/probes/templates/fr", json={"templates": []}
-                                        ).status_code == 403
-    r = org_a.admin.put("/v1/probes/templates/fr",
-                        json={"templates": ["Où habite {name} ?", "{name} travaille chez"]})
+    for bad in ({"language": "fr", "templates": ["{nom} habite"]},
+                {"language": "fr", "templates": ["{name} {age}"]},
+                {"language": "de", "templates": []}):
+        r = org_a.admin.put("/v1/probes/templates", json=bad)
+        assert r.status_code == 422 and r.json()["error"] == "validation_error"
+    assert org_a.admin.get("/v1/probes/templates?language=de").status_code == 422
+    assert org_a.client("reviewer").put("/v1/probes/templates", json={
+        "language": "fr", "templates": []}).status_code == 403
+    r = org_a.admin.put("/v1/probes/templates", json={
+        "language": "fr", "templates": ["Où habite {name} ?", "{name} travaille chez"]})
     assert r.status_code == 200
-    assert org_b.admin.get("/v1/probes/templates/fr").json()["customised"] is False
+    assert org_b.admin.get("/v1/probes/templates?language=fr").json()["customised"] is False
     ref, _ = seed_case(settings, [MODEL], status="in_review", language="fr", prompts=["Qui ?"])
     probes = org_a.admin.get(f"/v1/cases/{ref}/probes").json()
     assert [p["text"] for p in probes["set"]["prompts"]] == [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.auth.deps import AdminPrincipal, CurrentPrincipal, ReleasePrincipal, StaffPrincipal
 from app.cases.lifecycle import Actor
@@ -42,7 +42,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 endpoints = APIRouter(prefix="/v1/models", tags=["probes"], responses=ERRORS)
 router = APIRouter(prefix="/v1", tags=["probes"], responses=ERRORS)
 
-Language = Annotated[Literal["en", "fr"], Path(description="`en` or `fr`")]
+Language = Annotated[Literal["en", "fr"], Query(description="`en` or `fr`")]
 ArtifactPath = Annotated[Artifact, Path(description="e.g. `q4_k_m`")]
 
 
@@ -110,23 +110,26 @@ async def list_endpoints(namespace: Namespace, name: Name, label: Label, session
 
 
 @endpoints.delete("/{namespace}/{name}/versions/{label}/endpoint",
-                  name="delete_version_endpoint", status_code=status.HTTP_204_NO_CONTENT)
+                  name="delete_version_endpoint", response_model=EndpointRead)
 async def delete_version_endpoint(namespace: Namespace, name: Name, label: Label,
-                                  session: Session, principal: ReleasePrincipal) -> None:
-    """Remove it; its queued or running runs are cancelled."""
+                                  session: Session, principal: ReleasePrincipal) -> EndpointRead:
+    """Remove it (the answer is what was removed); its queued or running runs are cancelled.
+    404 when none is registered."""
     model, version = await service.find_version(session, principal.org_id,
                                                 f"{namespace}/{name}", label)
-    await service.delete_endpoint(session, principal.actor, model, version, "")
+    e = await service.delete_endpoint(session, principal.actor, model, version, "")
+    return service.endpoint_read(model, version, e)
 
 
 @endpoints.delete("/{namespace}/{name}/versions/{label}/artifacts/{artifact}/endpoint",
-                  name="delete_artifact_endpoint", status_code=status.HTTP_204_NO_CONTENT)
+                  name="delete_artifact_endpoint", response_model=EndpointRead)
 async def delete_artifact_endpoint(namespace: Namespace, name: Name, label: Label,
                                    artifact: ArtifactPath, session: Session,
-                                   principal: ReleasePrincipal) -> None:
+                                   principal: ReleasePrincipal) -> EndpointRead:
     model, version = await service.find_version(session, principal.org_id,
                                                 f"{namespace}/{name}", label)
-    await service.delete_endpoint(session, principal.actor, model, version, artifact)
+    e = await service.delete_endpoint(session, principal.actor, model, version, artifact)
+    return service.endpoint_read(model, version, e)
 
 
 # --- a case's probes -----------------------------------------------------------------------
@@ -201,7 +204,8 @@ async def get_probe_run(run_id: uuid.UUID, session: Session,
 @router.post("/probes/runs/{run_id}/cancel", name="cancel_probe_run", response_model=RunRead)
 async def cancel_probe_run(run_id: uuid.UUID, session: Session,
                            principal: StaffPrincipal) -> RunRead:
-    """A queued run ends at once; a running one within a second. 409 if it already ended."""
+    """A queued run ends at once; a running one at its next progress write (within a second
+    of its next answer). A run that already ended is returned as it is."""
     from app.cases.models import Case
 
     run = await service.get_run(session, principal.org_id, run_id, lock=True)
@@ -224,21 +228,23 @@ async def remediation_probes(remediation_id: uuid.UUID, session: Session,
 # --- templates -------------------------------------------------------------------------------
 
 
-@router.get("/probes/templates/{language}", name="get_probe_templates",
-            response_model=TemplatesRead)
+@router.get("/probes/templates", name="get_probe_templates", response_model=TemplatesRead)
 async def get_probe_templates(language: Language, session: Session,
                               principal: StaffPrincipal) -> TemplatesRead:
+    """The templates new probe sets in this language are made from (the defaults until the
+    organisation sets its own)."""
     row = await session.get(ProbeTemplates, (principal.org_id, language))
     return TemplatesRead(language=language, customised=row is not None,
                          templates=await sets.templates_for(session, principal.org_id, language))
 
 
-@router.put("/probes/templates/{language}", name="put_probe_templates",
+@router.put("/probes/templates", name="put_probe_templates",
             response_model=TemplatesRead, responses={422: {"model": ErrorRead}})
-async def put_probe_templates(language: Language, body: TemplatesBody, session: Session,
+async def put_probe_templates(body: TemplatesBody, session: Session,
                               principal: AdminPrincipal) -> TemplatesRead:
-    """The organisation's templates for new probe sets in this language: each contains
+    """The organisation's templates for new probe sets in one language: each contains
     `{name}` (the subject's name) and no other placeholder."""
+    language = body.language
     row = await session.get(ProbeTemplates, (principal.org_id, language))
     if row is None:
         row = ProbeTemplates(org_id=principal.org_id, language=language)

@@ -9,6 +9,7 @@ then claimed again and run from the start: its samples are not half-counted."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from datetime import timedelta
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.cases.keys import seal_for_case
 from app.cases.models import Case
@@ -29,6 +31,7 @@ from app.probes.detect import find_matches
 from app.probes.models import ProbeEndpoint, ProbeRun, RunStatus
 from app.probes.service import ACTIVE_RUN, api_key
 
+log = logging.getLogger(__name__)
 RESULTS = "probe.run"
 BATCH = 8
 PROGRESS_EVERY = 0.5  # seconds between progress writes
@@ -73,6 +76,16 @@ async def _prepare(session: AsyncSession, keyring: Keyring, run: ProbeRun,
 async def _run(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
                keyring: Keyring, http: Any, run_id: uuid.UUID,
                limits: dict[uuid.UUID, asyncio.Semaphore]) -> None:
+    try:
+        await _run_one(sessionmaker, settings, keyring, http, run_id, limits)
+    except StaleDataError:
+        # The run's row went while it ran (its case or endpoint was deleted): nothing to do.
+        log.info("probe run %s vanished while running", run_id)
+
+
+async def _run_one(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                   keyring: Keyring, http: Any, run_id: uuid.UUID,
+                   limits: dict[uuid.UUID, asyncio.Semaphore]) -> None:
     async with sessionmaker() as session:
         run = await session.get(ProbeRun, run_id)
         if run is None or run.status not in ACTIVE_RUN:

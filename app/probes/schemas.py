@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -55,6 +55,7 @@ class EndpointRead(BaseModel):
 
 class TemplatesBody(BaseModel):
     model_config = Strict
+    language: Literal["en", "fr"]
     templates: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                      max_length=300)]] = Field(max_length=20)
 

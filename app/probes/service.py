@@ -86,7 +86,7 @@ async def list_endpoints(session: AsyncSession, version_id: uuid.UUID) -> list[P
 
 
 async def delete_endpoint(session: AsyncSession, actor: str, model: Model,
-                          version: ModelVersion, artifact: str) -> None:
+                          version: ModelVersion, artifact: str) -> ProbeEndpoint:
     e = await session.scalar(select(ProbeEndpoint).where(
         ProbeEndpoint.version_id == version.id, ProbeEndpoint.artifact == artifact))
     if e is None:
@@ -100,6 +100,7 @@ async def delete_endpoint(session: AsyncSession, actor: str, model: Model,
                        action="probe.endpoint_removed",
                        details={"model": model.ref, "version": version.label,
                                 "artifact": artifact or None})
+    return e
 
 
 def _new_run(case: Case, e: ProbeEndpoint, moment: RunMoment, actor: str,
@@ -185,10 +186,10 @@ async def get_run(session: AsyncSession, org_id: uuid.UUID, run_id: uuid.UUID,
 
 
 async def cancel_run(session: AsyncSession, run: ProbeRun, actor: str) -> ProbeRun:
-    """A queued run stops at once; a running one at its next progress write."""
-    if run.status not in ACTIVE_RUN:
-        raise Conflict(f"probe run {run.id} is {run.status}; only queued or running runs "
-                       "are cancelled")
+    """A queued run stops at once; a running one at its next progress write. Cancelling a
+    run that already ended changes nothing (cancelling twice is harmless)."""
+    if run.status not in ACTIVE_RUN or run.cancel_requested:
+        return run
     run.cancel_requested = True
     if run.status == RunStatus.queued:
         run.status, run.finished_at = RunStatus.cancelled.value, utcnow()
