@@ -101,14 +101,22 @@ async def _run_one(sessionmaker: async_sessionmaker[AsyncSession], settings: Set
         _, endpoint, data = prepared
         call = Call(endpoint.base_url, endpoint.model_name, endpoint.api,
                     api_key(keyring, endpoint), endpoint.max_tokens, endpoint.temperature)
-        run.settings = {"model_name": endpoint.model_name, "api": endpoint.api,
-                        "max_tokens": endpoint.max_tokens, "temperature": endpoint.temperature,
-                        "samples": endpoint.samples}
-        run.status, run.started_at, run.attempts = RunStatus.running.value, utcnow(), \
-            run.attempts + 1
-        run.samples_total = len(data["prompts"]) * endpoint.samples
-        run.samples_done = run.hits = run.failures = 0
+        # Conditional: a cancel that came since the run was read must win.
+        started = await session.execute(
+            update(ProbeRun).where(ProbeRun.id == run_id, ProbeRun.status.in_(ACTIVE_RUN),
+                                   ProbeRun.cancel_requested.is_(False))
+            .values(settings={"model_name": endpoint.model_name, "api": endpoint.api,
+                              "max_tokens": endpoint.max_tokens,
+                              "temperature": endpoint.temperature,
+                              "samples": endpoint.samples},
+                    status=RunStatus.running.value, started_at=utcnow(),
+                    attempts=ProbeRun.attempts + 1,
+                    samples_total=len(data["prompts"]) * endpoint.samples,
+                    samples_done=0, hits=0, failures=0)
+            .execution_options(synchronize_session=False))
         await session.commit()
+        if started.rowcount != 1:  # type: ignore[attr-defined]
+            return
         limit = limits.setdefault(endpoint.id, asyncio.Semaphore(endpoint.concurrency))
         try:
             answers = await _sample_all(sessionmaker, settings, http, run_id, call, data,
