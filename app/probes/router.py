@@ -140,7 +140,7 @@ async def get_case_probes(reference: Reference, session: Session, principal: Sta
                           keyring: CurrentKeyring) -> CaseProbesRead:
     """The probe set (prompts, targets: personal data) and every run with its completions and
     the spans that matched a target."""
-    case = await get_case(session, principal.org_id, reference, lock=True)
+    case = await get_case(session, principal.org_id, reference)
     return await reads.case_probes(session, keyring, case)
 
 

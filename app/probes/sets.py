@@ -98,6 +98,15 @@ async def ensure_set(session: AsyncSession, keyring: Keyring, case: Case,
     if row is not None:
         data: dict[str, Any] | None = open_for_case(keyring, case, row.ciphertext, PURPOSE)
         return data
+    # Made once, by whoever comes first (a reader, a runner, staff editing): all take the case's
+    # row lock before inserting, so on PostgreSQL two of them cannot deadlock between the
+    # insert and its foreign-key check.
+    await session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    row = await session.get(ProbeSet, case.id, populate_existing=True)
+    if row is not None:
+        made_meanwhile: dict[str, Any] | None = open_for_case(keyring, case, row.ciphertext,
+                                                              PURPOSE)
+        return made_meanwhile
     subject = open_subject(keyring, case)
     if subject is None:
         return None
