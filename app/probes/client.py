@@ -81,6 +81,9 @@ async def check_endpoint_url(url: str, allow: AllowList, resolver: Resolver) -> 
     if allow.lists_host(host):
         return
     if url.startswith("http://"):
+        addresses = await _resolve(resolver, host, port)
+        if addresses and all(allow.lists_address(a) for a in addresses):
+            return
         raise UrlProblem("must start with https:// unless its host is listed in "
                          "RR_PROBE_ALLOWED_TARGETS")
     try:
