@@ -11,6 +11,7 @@ import pytest
 
 from tests.casework import file_and_confirm, sql
 from tests.inference import InferenceServer, running
+from tests.mail import body
 from tests.probing import SECRET, endpoint, wait_runs, wait_status
 from tests.support import IsolatedServer, audit_verify, create_org, run_job
 
@@ -98,7 +99,10 @@ def test_probes_prove_the_fix_from_triage_to_retention(iso, inference, clock, ma
                  if e["type"] == "remediation.completed"]
     assert "Jane" not in str(completed) and "Lilas" not in str(completed)
 
-    # The subject reads it in plain words; staff close without typing probe results.
+    # The subject reads it in plain words (email and status page); staff close without typing
+    # probe results.
+    fixed = mailbox.wait_for("jane.doe@example.net", "fixed version")
+    assert "it no longer reproduced your data in" in body(fixed)
     status = public_status(iso.url, status_link)
     total = sum(x["samples_done"] for x in verification)
     assert f"no longer reproduced your data in {total} tries" in status["probes"]

@@ -280,8 +280,11 @@ async def settle(session: AsyncSession, keyring: Keyring, r: Remediation, actor:
                              action="case.remediated", details={"remediation": str(r.id)})
             versions = [version_evidence(m, v, rem) for m, v, rem in
                         await fixed_versions(session, case)]
-            await notify.tell_subject(session, keyring, case, "remediated",
-                                      {"versions": versions})
+            from app.probes.reads import subject_probe_notice
+
+            await notify.tell_subject(session, keyring, case, "remediated", {
+                "versions": versions,
+                "probes": await subject_probe_notice(session, case, case.language)})
         elif not any(s in ACTIVE for _, s in links):
             action = ("case.partly_remediated" if r.status == R.succeeded
                       else "case.remediation_stopped")
