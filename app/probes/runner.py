@@ -99,6 +99,10 @@ async def _run_one(sessionmaker: async_sessionmaker[AsyncSession], settings: Set
             await _finish(session, run, RunStatus.failed)
             return
         _, endpoint, data = prepared
+        # Commit the set (made under the case's row lock) before touching the run's row: staff
+        # cancelling lock the run, then the case (their audit row), so holding both here in
+        # the other order could deadlock on PostgreSQL.
+        await session.commit()
         call = Call(endpoint.base_url, endpoint.model_name, endpoint.api,
                     api_key(keyring, endpoint), endpoint.max_tokens, endpoint.temperature)
         # Conditional: a cancel that came since the run was read must win.
