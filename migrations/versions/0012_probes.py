@@ -1,7 +1,7 @@
 """probes: inference endpoints, probe sets, templates, runs, overrides
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0013
 Create Date: 2026-11-30 09:42:14.245419
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0012'
-down_revision: str | None = '0010'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
