@@ -88,7 +88,7 @@ def test_probes_from_triage_to_a_flagged_regression_in_the_browser(
     expect(page.locator("#probe-runs .probe-progress")).to_have_attribute("value", "100")
 
     page.goto(f"/dashboard/cases/{ref}")
-    expect(page.locator("#status")).to_have_text("remediated")
+    expect(page.locator("#status")).to_have_attribute("data-status", "remediated")
     page.get_by_role("button", name="Close the case").click()
     expect(page.get_by_role("status")).to_contain_text("Case closed")
 
