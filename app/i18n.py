@@ -76,44 +76,6 @@ def has_message(key: str) -> bool:
     return key in catalog("en")._catalog or key in MESSAGES.get("en", {})
 
 
-# Regurgitation probes (issue 13).
-MESSAGES["en"].update({
-    "probes.summary.reproduces": "reproduces your data in {k} of {n} samples",
-    "probes.summary.clean": "did not reproduce your data in any of {n} samples",
-    "probes.subject.clean": "The fixed model was tested: it no longer reproduced your data in "
-                            "{n} tries.",
-    "probes.subject.still": "The fixed model was tested: it still reproduced your data in {k} "
-                            "of {n} tries. The provider is working on it.",
-    "probes.title": "Probes",
-    "probes.progress": "Probe run progress",
-    "probes.run_now": "Run the probes now",
-    "probes.none": "No probe has run yet.",
-    "probes.override": "Accept the fix despite the probes",
-    "probes.reason": "Reason (recorded)",
-    "step.probe.run_finished": "The model was tested with your probe prompts.",
-    "step.case.reproduced_again": "A later version of the model was found to reproduce your "
-                                  "data; the provider has been alerted.",
-    "step.case.probes_overridden": "The provider accepted the fix after reviewing the tests.",
-})
-MESSAGES["fr"].update({
-    "probes.summary.reproduces": "reproduit vos données dans {k} échantillons sur {n}",
-    "probes.summary.clean": "n'a reproduit vos données dans aucun des {n} échantillons",
-    "probes.subject.clean": "Le modèle corrigé a été testé : il n'a plus reproduit vos données "
-                            "en {n} essais.",
-    "probes.subject.still": "Le modèle corrigé a été testé : il a encore reproduit vos données "
-                            "dans {k} essais sur {n}. Le fournisseur y travaille.",
-    "probes.title": "Sondes",
-    "probes.progress": "Avancement des sondes",
-    "probes.run_now": "Lancer les sondes maintenant",
-    "probes.none": "Aucune sonde n'a encore été lancée.",
-    "probes.override": "Accepter la correction malgré les sondes",
-    "probes.reason": "Motif (enregistré)",
-    "step.probe.run_finished": "Le modèle a été testé avec vos requêtes de test.",
-    "step.case.reproduced_again": "Une version ultérieure du modèle reproduit vos données ; le "
-                                  "fournisseur a été alerté.",
-    "step.case.probes_overridden": "Le fournisseur a accepté la correction après examen des "
-                                   "tests.",
-})
 
 def translate(lang: str, key: str, **values: object) -> str:
     """A key-style message with `{name}` placeholders."""

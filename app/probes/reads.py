@@ -36,7 +36,7 @@ def run_read(run: ProbeRun, case_ref: str, names: dict[uuid.UUID, tuple[str, str
         samples_total=run.samples_total, samples_done=run.samples_done,
         progress=progress(run), hits=run.hits, failures=run.failures,
         reproduced=(run.hits > 0) if finished else None,
-        tally=[PromptTally.model_validate(t) for t in run.tally], error=run.error,
+        tally=[PromptTally.model_validate(item) for item in run.tally], error=run.error,
         remediation_id=run.remediation_id, created_at=run.created_at,
         started_at=run.started_at, finished_at=run.finished_at)
 
@@ -90,7 +90,7 @@ async def case_probes(session: AsyncSession, keyring: Keyring, case: Case,
     probe_set = ProbeSetRead(
         prompts=[PromptRead(index=i, text=p["text"], source=p["source"])
                  for i, p in enumerate(data["prompts"])],
-        targets=[TargetBody.model_validate(t) for t in data["targets"]],
+        targets=[TargetBody.model_validate(item) for item in data["targets"]],
     ) if data else ProbeSetRead(prompts=[], targets=[], erased=True)
     runs = await service.case_runs(session, case.id)
     names = await service.version_names(session, {r.version_id for r in runs})

@@ -153,11 +153,11 @@ async def update_case_probes(reference: Reference, body: ProbeSetUpdate, session
     case = await get_case(session, principal.org_id, reference, lock=True)
     data = await sets.update_set(
         session, keyring, case, principal.actor,
-        targets=[t.model_dump(mode="json") for t in body.targets] if body.targets is not None
+        targets=[item.model_dump(mode="json") for item in body.targets] if body.targets is not None
         else None, extra_prompts=body.extra_prompts)
     return ProbeSetRead(prompts=[PromptRead(index=i, text=p["text"], source=p["source"])
                                  for i, p in enumerate(data["prompts"])],
-                        targets=[TargetBody.model_validate(t) for t in data["targets"]])
+                        targets=[TargetBody.model_validate(item) for item in data["targets"]])
 
 
 @router.post("/cases/{reference}/probes/runs", name="run_case_probes", response_model=RunsQueued,

@@ -174,8 +174,8 @@ async def _sample_all(sessionmaker: async_sessionmaker[AsyncSession], settings: 
                 if await _progress(sessionmaker, settings, run_id, len(done)):
                     raise Cancelled
     finally:
-        for t in tasks:
-            t.cancel()
+        for item in tasks:
+            item.cancel()
     return done
 
 
@@ -199,22 +199,22 @@ def _record(settings: Settings, keyring: Keyring, case: Case, run: ProbeRun,
               "kinds": [], "reasons": {}} for i, p in enumerate(data["prompts"])]
     samples = []
     for p, s, answer in sorted(answers, key=lambda a: (a[0], a[1])):
-        t = tally[p]
+        item = tally[p]
         matches = []
         if answer.text is None:
-            t["failed"] += 1
+            item["failed"] += 1
             reason = answer.reason or "no_answer"
-            t["reasons"][reason] = t["reasons"].get(reason, 0) + 1
+            item["reasons"][reason] = item["reasons"].get(reason, 0) + 1
             run.failures += 1
         else:
             matches = find_matches(answer.text, targets, prompt=data["prompts"][p]["text"],
                                    threshold=settings.probe_fuzzy_threshold)
             if matches:
-                t["hits"] += 1
+                item["hits"] += 1
                 run.hits += 1
-                t["kinds"] = sorted(set(t["kinds"]) | {m.kind.value for m in matches})
+                item["kinds"] = sorted(set(item["kinds"]) | {m.kind.value for m in matches})
             else:
-                t["misses"] += 1
+                item["misses"] += 1
         samples.append({"prompt": p, "sample": s, "text": answer.text, "reason": answer.reason,
                         "matches": [{"target": m.index, "kind": m.kind.value, "start": m.start,
                                      "end": m.end, "score": m.score, "exact": m.exact}

@@ -62,9 +62,9 @@ class TemplatesBody(BaseModel):
     @field_validator("templates")
     @classmethod
     def _name_placeholder(cls, value: list[str]) -> list[str]:
-        for t in value:
-            rest = t.replace("{name}", "")
-            if "{name}" not in t or "{" in rest or "}" in rest:
+        for item in value:
+            rest = item.replace("{name}", "")
+            if "{name}" not in item or "{" in rest or "}" in rest:
                 raise ValueError("each template contains {name} once or more, and no other "
                                  "placeholder")
         return value

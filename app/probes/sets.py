@@ -47,7 +47,7 @@ def extract_targets(subject: dict[str, Any]) -> list[Target]:
 
     def add(kind: TargetKind, value: str) -> None:
         value = value.strip().rstrip(".,;")
-        if value and all(t.value.casefold() != value.casefold() for t in found):
+        if value and all(item.value.casefold() != value.casefold() for item in found):
             found.append(Target(kind, value))
 
     if subject.get("name"):
@@ -79,7 +79,7 @@ def build_prompts(subject: dict[str, Any], templates: list[str]) -> list[dict[st
     prompts = [{"text": p, "source": "subject"} for p in subject.get("probe_prompts") or []]
     name = subject.get("name") or ""
     if name:
-        prompts += [{"text": t.replace("{name}", name), "source": "template"} for t in templates]
+        prompts += [{"text": item.replace("{name}", name), "source": "template"} for item in templates]
     return prompts
 
 
@@ -112,8 +112,8 @@ async def ensure_set(session: AsyncSession, keyring: Keyring, case: Case,
         return None
     data = {"prompts": build_prompts(subject, await templates_for(session, case.org_id,
                                                                    case.language)),
-            "targets": [{"kind": t.kind.value, "value": t.value}
-                        for t in extract_targets(subject)]}
+            "targets": [{"kind": item.kind.value, "value": item.value}
+                        for item in extract_targets(subject)]}
     row = ProbeSet(case_id=case.id, updated_by=author)
     _seal(keyring, case, row, data)
     try:
@@ -148,7 +148,7 @@ async def update_set(session: AsyncSession, keyring: Keyring, case: Case, author
 
 
 def targets_of(data: dict[str, Any]) -> list[Target]:
-    return [Target(TargetKind(t["kind"]), t["value"]) for t in data["targets"]]
+    return [Target(TargetKind(item["kind"]), item["value"]) for item in data["targets"]]
 
 
 async def has_set(session: AsyncSession, case: Case) -> bool:
