@@ -24,6 +24,7 @@ from app.lineage.models import LineageLock, ModelParent
 from app.models_registry.models import Model, ModelVersion, Namespace
 from app.notices.models import Notice
 from app.privacy.models import PrivacyNotice
+from app.probes.models import ProbeEndpoint, ProbeOverride, ProbeRun, ProbeSet, ProbeTemplates
 from app.ratelimit.models import RateCounter
 from app.remediation.models import Remediation, RemediationCase
 from app.subscribers.models import Endpoint, Subscriber, Subscription
@@ -34,8 +35,8 @@ __all__ = [
     "Case", "CaseMessage", "CaseModel", "CaseReminder", "ClauseAcceptance", "Confirmation",
     "Delivery", "DeliveryAttempt", "Endpoint", "Event", "KeyEncryptionKey", "LicenceClause",
     "LineageLock", "Model", "ModelParent", "ModelVersion", "Namespace", "Notice",
-    "Organization", "OutboundEmail", "PrivacyNotice", "RateCounter", "RecoveryCode",
-    "Remediation",
+    "Organization", "OutboundEmail", "PrivacyNotice", "ProbeEndpoint", "ProbeOverride",
+    "ProbeRun", "ProbeSet", "ProbeTemplates", "RateCounter", "RecoveryCode", "Remediation",
     "RemediationCase", "SignInFailure", "SignInThrottle", "Subscriber", "Subscription", "User",
     "VersionDigest",
     "WebSession",

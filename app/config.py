@@ -116,6 +116,17 @@ class Settings(BaseSettings):
     # A case whose status has not moved for this long is flagged to its staff (once per status).
     stalled_after_days: float = Field(default=60.0, gt=0)
 
+    # Regurgitation probes (app/probes). Inference servers usually sit on private networks:
+    # those (and plain http) are reached only when listed here: host names, addresses or
+    # CIDRs, comma-separated. Public https targets need no listing.
+    probe_allowed_targets: str = ""
+    probe_timeout_seconds: float = Field(default=60.0, gt=0)
+    probe_retries: int = Field(default=2, ge=0, le=10)
+    # A completion longer than this is a failed sample (a server ignoring max_tokens).
+    probe_max_completion_chars: int = Field(default=8000, ge=100)
+    probe_fuzzy_threshold: float = Field(default=90.0, ge=50, le=100)
+    probe_lease_seconds: float = Field(default=600.0, gt=0)
+
     max_body_bytes: int = 1_000_000
     session_max_age_seconds: int = 12 * 3600
     log_level: str = "INFO"

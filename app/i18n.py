@@ -76,6 +76,7 @@ def has_message(key: str) -> bool:
     return key in catalog("en")._catalog or key in MESSAGES.get("en", {})
 
 
+
 def translate(lang: str, key: str, **values: object) -> str:
     """A key-style message with `{name}` placeholders."""
     text = catalog(lang).gettext(key)

@@ -59,6 +59,9 @@ from app.ops.query import reject_unknown_query_params
 from app.ops.router import router as ops_router
 from app.privacy.pages import router as privacy_pages
 from app.privacy.router import router as privacy_router
+from app.probes.pages import router as probe_pages
+from app.probes.router import endpoints as probe_endpoints_router
+from app.probes.router import router as probes_router
 from app.remediation.pages import router as remediation_pages
 from app.remediation.router import router as remediations_router
 from app.requests.pages import router as request_pages
@@ -168,6 +171,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(requests_router)
     app.include_router(cases_router)
     app.include_router(remediations_router)
+    app.include_router(probe_endpoints_router)
+    app.include_router(probes_router)
     app.include_router(web_router)
     app.include_router(docs_router)
     app.include_router(security_pages)
@@ -178,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(case_pages)
     app.include_router(privacy_pages)
     app.include_router(remediation_pages)
+    app.include_router(probe_pages)
     # Re-users bound and known: update clauses, gated access, copies, declared derivatives.
     for provider_router in (clauses_provider_router, access_provider_router):
         app.include_router(provider_router, responses={401: {"model": ErrorRead},

@@ -8,10 +8,11 @@ import platform
 import time
 from datetime import UTC, datetime
 
-from bench import fanout, intake, queue
+from bench import fanout, intake, probes, queue
 from bench.support import Result, database, table
 
-BENCHMARKS = {"fanout": fanout.run, "intake": intake.run, "queue": queue.run}
+BENCHMARKS = {"fanout": fanout.run, "intake": intake.run, "probes": probes.run,
+              "queue": queue.run}
 
 
 def main() -> None:

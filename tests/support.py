@@ -111,6 +111,9 @@ def make_settings(db_url: str, data_dir: str, **overrides: Any) -> Settings:
         # Tests play the proxy from 127.0.0.1 (X-Forwarded-For gives each simulated client an
         # address); a second loopback address (127.0.0.2) is an untrusted client.
         "trusted_proxies": "127.0.0.1",
+        # The tests' inference server (tests/inference.py) listens on loopback.
+        "probe_allowed_targets": "127.0.0.1",
+        "probe_timeout_seconds": 5.0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -32,6 +32,10 @@ FORMATS = {"response_schema_conformance": {"validate-formats": True}}
 PAGINATED = {"include-path-regex": "^/v1/(models|public/models|deliveries|subscriber/deliveries"
                                    "|cases|remediations)$", "include-method": "GET"}
 STATUSES = ["2xx", "400", "401", "403", "404", "409", "410", "429"]
+# Probes: an inference URL the service will not call (private, plain http, credentials) and a
+# template without `{name}` are 422s the schema cannot say.
+PROBES = {"include-path-regex": r"^/v1/(models/.+/endpoint|probes/templates|remediations/"
+                                r"[^/]+/report)$"}
 CONFIG = SchemathesisConfig.from_dict({
     "phases": PHASES,
     "checks": {**FORMATS, "positive_data_acceptance": {"expected-statuses": STATUSES}},
@@ -40,7 +44,9 @@ CONFIG = SchemathesisConfig.from_dict({
                    # The batch digest lookup answers in the body and creates nothing: its 200
                    # is no "created resource" that the single lookup must then find.
                    {"include-path-regex": "^/v1/public/digests",
-                    "checks": {"ensure_resource_availability": {"enabled": False}}}]})
+                    "checks": {"ensure_resource_availability": {"enabled": False}}},
+                   {**PROBES, "checks": {"positive_data_acceptance": {
+                       "expected-statuses": [*STATUSES, "422"]}}}]})
 schema = schemathesis.openapi.from_path(SPEC, config=CONFIG)
 # Addresses on reserved names (x@host.test, x@localhost) are refused: mail cannot reach them.
 schemathesis.openapi.format("email", st.emails(domains=st.sampled_from(
@@ -81,7 +87,9 @@ OTHERS_CONFIG = SchemathesisConfig.from_dict({
                    {"include-path-regex": "^/v1/subscriber/(models|endpoints)$",
                     "include-method": "POST",
                     "checks": {"positive_data_acceptance": {
-                        "expected-statuses": [*ACCEPTED, "422"]}}}]})
+                        "expected-statuses": [*ACCEPTED, "422"]}}},
+                   {**PROBES, "checks": {"positive_data_acceptance": {
+                       "expected-statuses": [*ACCEPTED, "422"]}}}]})
 # Only where the caller may act (elsewhere it gets a 403, which the authorisation matrix tests).
 OTHERS_PATHS = re.compile(r"^/v1/(subscriber|cases|remediations|models/\{namespace\}/\{name\}/versions)")
 _spec = json.loads(SPEC.read_text())

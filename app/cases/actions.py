@@ -51,8 +51,14 @@ async def start_review(session: AsyncSession, actor: Actor, case: Case,
                        note: str | None = None, *, keyring: Keyring | None = None) -> Case:
     """open -> in_review; also resumes the review of a case awaiting the subject's answer."""
     action = "case.review_resumed" if case.status == S.awaiting_subject else "case.in_review"
-    return await transition(session, case, S.in_review, actor, note=note, action=action,
-                            keyring=keyring)
+    await transition(session, case, S.in_review, actor, note=note, action=action,
+                     keyring=keyring)
+    if action == "case.in_review":
+        # Evidence for the decision: does the model reproduce the subject's data?
+        from app.probes.service import queue_triage
+
+        await queue_triage(session, case, actor.label)
+    return case
 
 
 async def reopen(session: AsyncSession, actor: Actor, case: Case, note: str, *,

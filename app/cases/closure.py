@@ -76,7 +76,12 @@ async def close(
             raise Conflict(f"no fixed version of {', '.join(sorted(missing))} has been released "
                            f"for case {case.reference}")
         await _require_told(session, case, "remediated", subject)
-        probes = _check_probes(subject["probe_prompts"] if subject else None, probe_results)
+        from app.probes.verify import check_closable
+
+        # Probes the service ran itself replace the results typed by hand.
+        automated = await check_closable(session, case)
+        probes = [] if automated and not probe_results else _check_probes(
+            subject["probe_prompts"] if subject else None, probe_results)
     else:
         if probe_results:
             raise BadRequest("probe_results: only a remediated case is closed with probe results")

@@ -51,6 +51,7 @@ from app.crypto import Keyring
 from app.delivery.signing import ServiceKeys
 from app.emails.models import OutboundEmail
 from app.models_registry.models import Model
+from app.probes.reads import case_runs_read
 from app.remediation.models import Remediation, RemediationCase
 
 
@@ -144,6 +145,7 @@ async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewe
         decision_detail=decision, messages=messages,
         remediations=await _remediations(session, case),
         closure=_closure(case, subject, results),
+        probe_runs=await case_runs_read(session, case),
         notifications=[NotificationRead(kind=e.kind, created_at=e.created_at, status=e.status,
                                         sent_at=e.sent_at, attempts=e.attempts) for e in emails],
         recipients=[recipient_read(t) for t in await who_was_told(session, case)],

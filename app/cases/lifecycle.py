@@ -44,7 +44,9 @@ TRANSITIONS: dict[tuple[CaseStatus, CaseStatus], frozenset[str]] = {
     (S.awaiting_subject, S.withdrawn): frozenset({SUBJECT}),
     (S.accepted, S.in_remediation): STAFF,  # grouped into a planned remediation
     (S.accepted, S.withdrawn): frozenset({SUBJECT}),
-    (S.in_remediation, S.remediated): REPORTERS,  # the fixed version is released
+    # The fixed version is released (and, where it has inference endpoints, the probes job
+    # found it no longer reproduces the data: app/probes/verify.py).
+    (S.in_remediation, S.remediated): REPORTERS | {SYSTEM},
     (S.in_remediation, S.accepted): REPORTERS | STAFF,  # the remediation failed or was cancelled
     # The fixed version still reproduces the data (a probe prompt says so): fix it again.
     (S.remediated, S.accepted): STAFF,

@@ -22,7 +22,7 @@ from app.crypto import Keyring
 
 # Audit rows about the provider's own housekeeping, not shown on the subject's timeline.
 INTERNAL_ACTIONS = frozenset({"case.assigned", "case.unassigned", "case.exported",
-                              "case.stalled_flagged"})
+                              "case.stalled_flagged", "probe.run_cancelled"})
 
 
 async def subject_outcome(session: AsyncSession, keyring: Keyring, case: Case) -> dict[str, Any]:

@@ -220,7 +220,10 @@ async def _case_page(request: Request, session: Session, keyring: Any, principal
     can_extend = (works and case.extension_months is None and case.status in DEADLINE_RUNS
                   and now < first_due(case.received_at))
     notice = NOTICES.get(request.query_params.get("done", ""))
+    from app.probes.pages import case_section
+
     return render(request, "cases/detail.html", {
+        **await case_section(session, keyring, case),
         "principal": principal, "case": detail, "staff": staff, "grounds": GROUNDS,
         "can_assign": works, "can_extend": can_extend, "max_months": MAX_EXTENSION_MONTHS,
         "notice": notice, "error": error, "errors": errors or {}, "values": values or {},

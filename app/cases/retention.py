@@ -51,6 +51,17 @@ async def _erase(session: AsyncSession, case: Case) -> None:
         update(CaseMessage).where(CaseMessage.case_id == case.id)
         .values(ciphertext=None, wrapped_key=None, key_id=None)
         .execution_options(synchronize_session=False))
+    # Probe sets and run results (targets, completions) were sealed under the same key.
+    from app.probes.models import ProbeOverride, ProbeRun, ProbeSet
+
+    await session.execute(update(ProbeSet).where(ProbeSet.case_id == case.id)
+                          .values(ciphertext=None).execution_options(synchronize_session=False))
+    await session.execute(update(ProbeRun).where(ProbeRun.case_id == case.id)
+                          .values(results_ciphertext=None)
+                          .execution_options(synchronize_session=False))
+    await session.execute(update(ProbeOverride).where(ProbeOverride.case_id == case.id)
+                          .values(reason_ciphertext=None)
+                          .execution_options(synchronize_session=False))
     # Emails still queued for the case are given up: their content is gone.
     await session.execute(
         update(OutboundEmail).where(OutboundEmail.case_id == case.id,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 
 from app.cases.models import CaseKind, CaseStatus, Decision, ObjectionBasis, RejectionGround
 from app.models_registry.schemas import Digest
+from app.probes.schemas import RunRead
 from app.text import MultiLine, when
 
 REFERENCE_PATTERN = r"^RR-[0-9A-Z]{4}-[0-9A-Z]{4}$"
@@ -188,6 +189,8 @@ class CaseDetailRead(CaseRead):
     messages: list[MessageRead]
     remediations: list[RemediationLinkRead]
     closure: ClosureRead | None
+    probe_runs: list[RunRead] = Field(description="probe runs: settings and counts per prompt, "
+                                                  "never the targets or completions")
     notifications: list[NotificationRead]
     recipients: list[RecipientRead] = Field(
         description="Art. 19: who was told of the fix, with sent, delivered and acknowledged "

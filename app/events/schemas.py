@@ -83,6 +83,13 @@ class RemediationPlanned(EventPayload):
     action: Literal[RequiredAction.no_action] = RequiredAction.no_action
 
 
+class ProbeCounts(EventPayload):
+    """Counts only: how many endpoints of the fixed version will be probed, for how many cases."""
+
+    endpoints: int
+    cases: int
+
+
 class RemediationCompleted(EventPayload):
     event_id: uuid.UUID
     model: ModelRef
@@ -91,6 +98,7 @@ class RemediationCompleted(EventPayload):
     superseded: list[VersionRef]
     action: Literal[RequiredAction.replace_copies] = RequiredAction.replace_copies
     deadline_at: AwareDatetime | None = None
+    probes: ProbeCounts | None = None
 
 
 class UpstreamInfo(EventPayload):

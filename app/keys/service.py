@@ -67,6 +67,7 @@ SEALED: list[WrappedKeyColumns | SealedBlobColumn] = [
     SealedBlobColumn("webhook_endpoints", "secret_sealed"),
     SealedBlobColumn("webhook_endpoints", "previous_secret_sealed"),
     SealedBlobColumn("users", "totp_secret_sealed"),
+    WrappedKeyColumns("probe_endpoints", "key_wrapped", "key_id"),  # an inference API key
 ]
 
 # Bytes that are not wrapped by a KEK themselves: ciphertext under a data key kept in a
@@ -79,6 +80,11 @@ UNDER_ANOTHER_KEY: set[tuple[str, str]] = {
     ("case_messages", "ciphertext"),
     ("outbound_emails", "ciphertext"),
     ("key_encryption_keys", "wrapped_key"),
+    ("probe_endpoints", "key_ciphertext"),
+    # Probe sets, run results and override reasons: sealed with `seal_for_case`.
+    ("probe_sets", "ciphertext"),
+    ("probe_runs", "results_ciphertext"),
+    ("probe_overrides", "reason_ciphertext"),
 }
 
 

@@ -104,8 +104,11 @@ async def _detail_page(request: Request, session: Session, principal: Any, remed
     read = await service.remediation_read(session, r)
     cases = await case_reads(session, await service.linked_cases(session, r.id), utcnow())
     base = request.app.state.settings.public_base_url.rstrip("/")
+    from app.probes.reads import remediation_runs
+
     return render(request, "remediations/detail.html", {
         "principal": principal, "r": read, "cases": cases, "error": error,
+        "probe_runs": await remediation_runs(session, r.id),
         "can_cancel": RemediationStatus(r.status) in ACTIVE,
         "report_url": f"{base}/v1/remediations/{r.id}/report",
         "commands": report_commands(f"{base}/v1/remediations/{r.id}/report")},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from app.auth.deps import CurrentPrincipal, ReleasePrincipal, StaffPrincipal
 from app.cases.lifecycle import Actor
@@ -14,6 +14,7 @@ from app.errors import ErrorRead
 from app.models_registry.router import Deadline
 from app.models_registry.schemas import ModelId
 from app.pagination import Page, PageParams, page_params
+from app.probes.client import ProbeNet
 from app.remediation import service
 from app.remediation.models import RemediationStatus
 from app.remediation.schemas import (
@@ -23,6 +24,15 @@ from app.remediation.schemas import (
     RemediationReport,
 )
 from app.requests.deps import CurrentKeyring
+
+
+def _net(request: Request) -> ProbeNet:
+    from app.probes.router import probe_net
+
+    return probe_net(request)
+
+
+Net = Annotated[ProbeNet, Depends(_net)]
 
 router = APIRouter(prefix="/v1/remediations", tags=["remediations"],
                    responses={401: {"model": ErrorRead}, 403: {"model": ErrorRead},
@@ -65,12 +75,16 @@ async def get_remediation(remediation_id: uuid.UUID, session: Session,
              response_model=RemediationRead)
 async def report_remediation(remediation_id: uuid.UUID, body: RemediationReport,
                              session: Session, principal: ReleasePrincipal,
-                             keyring: CurrentKeyring, deadline: Deadline) -> RemediationRead:
+                             keyring: CurrentKeyring, deadline: Deadline,
+                             net: Net) -> RemediationRead:
     """The pipeline reports: `running` with a progress, then `succeeded` with the fixed version
     (registered, superseding the versions it replaces; its cases become `remediated`) or
-    `failed` (its cases go back to `accepted`)."""
+    `failed` (its cases go back to `accepted`). With `version.endpoints`, the fixed version's
+    inference endpoints are registered and each case's probe set runs on them first: a case
+    becomes `remediated` only once none reproduces its data (`GET .../probes`)."""
     r = await service.get_remediation(session, principal.org_id, remediation_id, lock=True)
-    await service.report(session, keyring, Actor.of(principal), r, body, deadline=deadline)
+    await service.report(session, keyring, Actor.of(principal), r, body, deadline=deadline,
+                         net=net)
     return await service.remediation_read(session, r)
 
 

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from app.cases.schemas import Reference
 from app.models_registry.schemas import Digest, ModelId, Text
+from app.probes.schemas import ReleaseEndpoint
 from app.remediation.models import RemediationMethod, RemediationStatus
 from app.text import LABEL_PATTERN, NOT_NULL, MultiLine, when
 
@@ -38,6 +39,10 @@ class FixedVersion(BaseModel):
     revision: Text = Field(min_length=1, max_length=200, description="commit SHA or tag")
     digests: list[Digest] = Field(default_factory=list, max_length=1000)
     released_at: AwareDatetime | None = None
+    endpoints: list[ReleaseEndpoint] = Field(
+        default_factory=list, max_length=20,
+        description="inference endpoints serving the fixed version and its artifacts: the "
+                    "cases' probe sets run on each before the cases become `remediated`")
 
 
 class RemediationReport(BaseModel):

@@ -22,12 +22,20 @@ from app.db import utcnow
 from app.errors import BadRequest, Conflict, NotFound
 from app.events import service as events
 from app.events.models import EventType
-from app.events.schemas import RemediationCompleted, RemediationInfo, RemediationPlanned
+from app.events.schemas import (
+    ProbeCounts,
+    RemediationCompleted,
+    RemediationInfo,
+    RemediationPlanned,
+)
 from app.models_registry import releases
 from app.models_registry.models import Model, ModelVersion, VersionStatus
 from app.models_registry.schemas import VersionCreate
 from app.models_registry.service import get_model, split_ref
 from app.pagination import PageParams, decode_cursor, encode_cursor
+from app.probes import service as probes
+from app.probes import verify
+from app.probes.client import ProbeNet
 from app.remediation.lifecycle import ACTIVE, save, set_status
 from app.remediation.models import (
     Remediation,
@@ -175,7 +183,8 @@ async def plan(session: AsyncSession, actor: Actor, org_id: uuid.UUID,
 
 
 async def report(session: AsyncSession, keyring: Keyring, actor: Actor, r: Remediation,
-                 body: RemediationReport, *, deadline: timedelta) -> Remediation:
+                 body: RemediationReport, *, deadline: timedelta,
+                 net: ProbeNet | None = None) -> Remediation:
     model = await session.get(Model, r.model_id)
     assert model is not None
     if body.status == "running" and r.status == R.running:
@@ -195,14 +204,15 @@ async def report(session: AsyncSession, keyring: Keyring, actor: Actor, r: Remed
     await save(session, r)
     if body.status == "succeeded":
         assert body.version is not None
-        await _release_fix(session, r, model, body, deadline)
+        await _release_fix(session, keyring, actor, r, model, body, deadline, net)
     if body.status in ("succeeded", "failed"):
         await settle(session, keyring, r, actor)
     return r
 
 
-async def _release_fix(session: AsyncSession, r: Remediation, model: Model,
-                       body: RemediationReport, deadline: timedelta) -> None:
+async def _release_fix(session: AsyncSession, keyring: Keyring, actor: Actor, r: Remediation,
+                       model: Model, body: RemediationReport, deadline: timedelta,
+                       net: ProbeNet | None) -> None:
     """Register the fixed version: released, superseding the versions it replaces (events
     model.version.released and .superseded, reason `remediation`), then remediation.completed."""
     assert body.version is not None
@@ -222,6 +232,11 @@ async def _release_fix(session: AsyncSession, r: Remediation, model: Model,
     superseded = list(await session.scalars(select(ModelVersion).where(
         ModelVersion.model_id == model.id, ModelVersion.label.in_(labels))
         .order_by(ModelVersion.released_at, ModelVersion.label))) if labels else []
+    if v.endpoints and net is None:
+        raise BadRequest("version.endpoints: inference endpoints cannot be registered here")
+    for spec in v.endpoints:
+        await probes.put_endpoint(session, keyring, net, actor.label, model,  # type: ignore[arg-type]
+                                  fixed, spec.artifact or "", spec)
     case_count = len(await linked_cases(session, r.id))
     event_id = events.new_event_id()
     await events.record(session, event_id=event_id, type=EventType.remediation_completed,
@@ -230,7 +245,9 @@ async def _release_fix(session: AsyncSession, r: Remediation, model: Model,
                             remediation=_info(r, case_count),
                             version=releases.version_ref(fixed),
                             superseded=[releases.version_ref(s) for s in superseded],
-                            deadline_at=utcnow() + deadline))
+                            deadline_at=utcnow() + deadline,
+                            probes=ProbeCounts(endpoints=len(v.endpoints),
+                                               cases=case_count if v.endpoints else 0)))
 
 
 async def cancel(session: AsyncSession, keyring: Keyring, actor: Actor, r: Remediation,
@@ -256,12 +273,18 @@ async def settle(session: AsyncSession, keyring: Keyring, r: Remediation, actor:
             .where(RemediationCase.case_id == case.id))).all()
         fixed = {m for m, s in links if s == R.succeeded}
         if needed <= fixed:
+            # The fix is probed first (app/probes/verify.py): the case waits for the runs.
+            if await verify.hold(session, r, case, actor.label):
+                continue
             await transition(session, case, CaseStatus.remediated, actor,
                              action="case.remediated", details={"remediation": str(r.id)})
             versions = [version_evidence(m, v, rem) for m, v, rem in
                         await fixed_versions(session, case)]
-            await notify.tell_subject(session, keyring, case, "remediated",
-                                      {"versions": versions})
+            from app.probes.reads import subject_probe_notice
+
+            await notify.tell_subject(session, keyring, case, "remediated", {
+                "versions": versions,
+                "probes": await subject_probe_notice(session, case, case.language)})
         elif not any(s in ACTIVE for _, s in links):
             action = ("case.partly_remediated" if r.status == R.succeeded
                       else "case.remediation_stopped")

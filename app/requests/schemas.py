@@ -127,6 +127,8 @@ class RequestStatus(BaseModel):
         default=None, description="refused because the provider could not identify you: until "
         "then you may send more information (Art. 11(2)), which sends the request back to "
         "review")
+    probes: str | None = Field(default=None, description="what testing the fixed model "
+                                                         "showed, in plain words")
 
 
 class AnswerBody(BaseModel):

@@ -313,6 +313,8 @@ async def expire_unconfirmed(sessionmaker: async_sessionmaker[AsyncSession]) -> 
 async def status_view(
     session: AsyncSession, keyring: Keyring, case: Case, lang: str, settings: Settings
 ) -> RequestStatus:
+    from app.probes.reads import subject_probe_notice
+
     trail = await audit.case_trail(session, case.id)
     timeline = []
     for e in trail:
@@ -331,5 +333,6 @@ async def status_view(
         can_answer=case.status == CaseStatus.awaiting_subject,
         information_until=information_until(settings, case),
         restricted_since=case.restricted_at,
+        probes=await subject_probe_notice(session, case, lang),
         **await subject_outcome(session, keyring, case),
     )
