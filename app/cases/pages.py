@@ -4,12 +4,14 @@ timeline and the forms to work it. Signed-in staff only; every form carries a CS
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from app.auth import service as auth_service
@@ -18,7 +20,7 @@ from app.cases import actions, bulk, closure, forms
 from app.cases.deadlines import DEADLINE_RUNS, MAX_EXTENSION_MONTHS, first_due
 from app.cases.detail import case_detail, export_case
 from app.cases.lifecycle import ACTIVE, STAFF, Actor
-from app.cases.models import CaseKind, CaseStatus, RejectionGround
+from app.cases.models import Case, CaseKind, CaseStatus, RejectionGround
 from app.cases.schemas import (
     REFERENCE_PATTERN,
     AssignmentBody,
@@ -51,6 +53,16 @@ from app.web.deps import CurrentUser
 from app.web.templating import render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
+
+# Sections other features add to the case page (the probes' evidence, app/probes/pages.py):
+# each gives template values for a case. They register here, so this page never imports them.
+Section = Callable[[AsyncSession, Any, Case], Awaitable[dict[str, Any]]]
+SECTIONS: list[Section] = []
+
+
+def add_section(section: Section) -> None:
+    if section not in SECTIONS:
+        SECTIONS.append(section)
 
 # Marked here, translated where shown (the `tr` filter).
 NOTICES = {
@@ -220,10 +232,11 @@ async def _case_page(request: Request, session: Session, keyring: Any, principal
     can_extend = (works and case.extension_months is None and case.status in DEADLINE_RUNS
                   and now < first_due(case.received_at))
     notice = NOTICES.get(request.query_params.get("done", ""))
-    from app.probes.pages import case_section
-
+    sections: dict[str, Any] = {}
+    for section in SECTIONS:
+        sections.update(await section(session, keyring, case))
     return render(request, "cases/detail.html", {
-        **await case_section(session, keyring, case),
+        **sections,
         "principal": principal, "case": detail, "staff": staff, "grounds": GROUNDS,
         "can_assign": works, "can_extend": can_extend, "max_months": MAX_EXTENSION_MONTHS,
         "notice": notice, "error": error, "errors": errors or {}, "values": values or {},

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Role
 from app.cases.lifecycle import Actor
 from app.cases.models import Case
+from app.cases.pages import _case_page, add_section, field, read_form
 from app.cases.service import get_case
 from app.crypto import Keyring
 from app.db import Session
@@ -52,10 +53,11 @@ async def case_section(session: AsyncSession, keyring: Keyring, case: Case) -> d
     return {"probes": probes, "pieces": pieces}
 
 
+add_section(case_section)  # the case page shows the probes' evidence
+
+
 async def _act(request: Request, session: Session, keyring: Keyring, principal: Any,
                reference: str, what: str) -> Response:
-    from app.cases.pages import _case_page, field, read_form
-
     form = await read_form(request)
     case = await get_case(session, principal.org_id, reference, lock=True)
     actor = Actor.of(principal)
