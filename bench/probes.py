@@ -88,12 +88,13 @@ async def _ours(db: Database) -> tuple[float, int]:
     from app.db import make_engine, make_sessionmaker
     from app.probes.models import ProbeRun
     from app.probes.runner import run_due
+    from app.remediation.service import settle
 
     settings = _settings(db)
     engine = make_engine(settings.sqlalchemy_url)
     sessionmaker = make_sessionmaker(engine)
     t0 = time.perf_counter()
-    await run_due(sessionmaker, settings, Keyring.from_settings(settings))
+    await run_due(sessionmaker, settings, Keyring.from_settings(settings), settle)
     elapsed = time.perf_counter() - t0
     async with sessionmaker() as session:
         [run] = list(await session.scalars(select(ProbeRun)))

@@ -16,6 +16,7 @@ from app.emails.sender import send_due
 from app.jobs.scheduler import Job
 from app.notices.sender import send_due as send_notices
 from app.probes.runner import run_due as run_probes
+from app.remediation.service import settle as settle_remediation
 from app.requests.service import expire_unconfirmed
 
 
@@ -35,7 +36,7 @@ def background_jobs(
         ("audit.checkpoint",
          lambda: checkpoint_all(sessionmaker, ServiceKeys.from_settings(settings)),
          settings.audit_checkpoint_seconds),
-        ("probes.run", lambda: run_probes(sessionmaker, settings, keyring), poll),
+        ("probes.run", lambda: run_probes(sessionmaker, settings, keyring, settle_remediation), poll),
         ("cases.retention", lambda: erase_expired(sessionmaker, settings.retention_days),
          settings.housekeeping_seconds),
         ("cases.deadline_reminders",

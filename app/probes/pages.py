@@ -21,6 +21,7 @@ from app.db import Session
 from app.errors import BadRequest, DomainError, Forbidden
 from app.probes import reads, service, verify
 from app.probes.schemas import CaseProbesRead, SampleRead
+from app.remediation.service import settle
 from app.requests.deps import CurrentKeyring
 from app.web.deps import CurrentUser
 
@@ -70,7 +71,7 @@ async def _act(request: Request, session: Session, keyring: Keyring, principal: 
             reason = field(form, "reason")
             if not reason or len(reason) > 2000:
                 raise BadRequest("Reason: this is required (up to 2000 characters).")
-            await verify.override(session, keyring, actor, case, reason)
+            await verify.override(session, keyring, actor, case, reason, settle)
         else:
             run_id = field(form, "run") or ""
             try:

@@ -33,7 +33,7 @@ from app.probes.schemas import (
     TemplatesBody,
     TemplatesRead,
 )
-from app.remediation.service import get_remediation
+from app.remediation.service import get_remediation, settle
 from app.requests.deps import CurrentKeyring
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -181,7 +181,8 @@ async def override_case_probes(reference: Reference, body: OverrideBody, session
     reason is sealed with the case and the override audited; a case waiting on verification
     becomes `remediated`, a remediated one can close. 409 in any other status."""
     case = await get_case(session, principal.org_id, reference, lock=True)
-    await verify.override(session, keyring, Actor.of(principal), case, body.reason)
+    await verify.override(session, keyring, Actor.of(principal), case, body.reason,
+                         settle)
     return await reads.case_probes(session, keyring, case)
 
 

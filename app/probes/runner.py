@@ -30,6 +30,7 @@ from app.probes.client import AllowList, Answer, Call, complete, http_session
 from app.probes.detect import find_matches
 from app.probes.models import ProbeEndpoint, ProbeRun, RunStatus
 from app.probes.service import ACTIVE_RUN, api_key
+from app.probes.verify import Settle, after_run
 
 log = logging.getLogger(__name__)
 RESULTS = "probe.run"
@@ -42,8 +43,9 @@ class Cancelled(Exception):
 
 
 async def run_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
-                  keyring: Keyring) -> int:
-    """Claim and run due probe runs; returns how many were run."""
+                  keyring: Keyring, settle: Settle) -> int:
+    """Claim and run due probe runs; returns how many were run. `settle` moves a verified
+    remediation's cases on (app.remediation.service.settle)."""
     lease = timedelta(seconds=settings.probe_lease_seconds)
     async with sessionmaker() as session:
         ids = await claim(session, ProbeRun, due=ProbeRun.status.in_(ACTIVE_RUN), limit=BATCH,
@@ -52,7 +54,7 @@ async def run_due(sessionmaker: async_sessionmaker[AsyncSession], settings: Sett
         return 0
     limits: dict[uuid.UUID, asyncio.Semaphore] = {}
     async with http_session(AllowList.parse(settings.probe_allowed_targets)) as http:
-        await asyncio.gather(*(_run(sessionmaker, settings, keyring, http, i, limits)
+        await asyncio.gather(*(_run(sessionmaker, settings, keyring, http, i, limits, settle)
                                for i in ids))
     return len(ids)
 
@@ -75,9 +77,9 @@ async def _prepare(session: AsyncSession, keyring: Keyring, run: ProbeRun,
 
 async def _run(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
                keyring: Keyring, http: Any, run_id: uuid.UUID,
-               limits: dict[uuid.UUID, asyncio.Semaphore]) -> None:
+               limits: dict[uuid.UUID, asyncio.Semaphore], settle: Settle) -> None:
     try:
-        await _run_one(sessionmaker, settings, keyring, http, run_id, limits)
+        await _run_one(sessionmaker, settings, keyring, http, run_id, limits, settle)
     except StaleDataError:
         # The run's row went while it ran (its case or endpoint was deleted): nothing to do.
         log.info("probe run %s vanished while running", run_id)
@@ -85,7 +87,7 @@ async def _run(sessionmaker: async_sessionmaker[AsyncSession], settings: Setting
 
 async def _run_one(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
                    keyring: Keyring, http: Any, run_id: uuid.UUID,
-                   limits: dict[uuid.UUID, asyncio.Semaphore]) -> None:
+                   limits: dict[uuid.UUID, asyncio.Semaphore], settle: Settle) -> None:
     async with sessionmaker() as session:
         run = await session.get(ProbeRun, run_id)
         if run is None or run.status not in ACTIVE_RUN:
@@ -138,9 +140,7 @@ async def _run_one(sessionmaker: async_sessionmaker[AsyncSession], settings: Set
         _record(settings, keyring, fresh, run, data, answers)
         run.status, run.finished_at = RunStatus.finished.value, utcnow()
         run.lease_until = run.lease_owner = None
-        from app.probes.verify import after_run
-
-        await after_run(session, keyring, run)  # same transaction: the outcome and its effects
+        await after_run(session, keyring, run, settle)  # same transaction: the outcome and its effects
         await session.commit()
         metrics.RUNS.labels(run.moment, "reproduced" if run.hits else
                             "failed_samples" if run.failures else "clean").inc()

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,10 @@ from app.models_registry.models import ModelVersion
 from app.probes import service
 from app.probes.models import ProbeOverride, ProbeRun, RunMoment, RunStatus
 from app.remediation.models import Remediation, RemediationCase, RemediationStatus
+
+# What settles a remediation whose verification ended (app.remediation.service.settle):
+# given by the caller, because the remediation service itself asks this module to hold.
+Settle = Callable[[AsyncSession, Keyring, Remediation, Actor], Awaitable[None]]
 
 
 def clean(run: ProbeRun) -> bool:
@@ -64,7 +69,8 @@ async def hold(session: AsyncSession, r: Remediation, case: Case, actor: str) ->
     return waiting
 
 
-async def after_run(session: AsyncSession, keyring: Keyring, run: ProbeRun) -> None:
+async def after_run(session: AsyncSession, keyring: Keyring, run: ProbeRun,
+                    settle: Settle) -> None:
     case = await session.get(Case, run.case_id)
     assert case is not None
     names = await service.version_names(session, {run.version_id})
@@ -81,20 +87,18 @@ async def after_run(session: AsyncSession, keyring: Keyring, run: ProbeRun) -> N
                            details={"model": model, "version": label,
                                     "artifact": run.artifact or None})
     if run.moment == RunMoment.verification and run.remediation_id is not None:
-        await _settle(session, keyring, run.remediation_id, Actor.system("probes"))
+        await _settle(session, keyring, run.remediation_id, Actor.system("probes"), settle)
 
 
 async def _settle(session: AsyncSession, keyring: Keyring, remediation_id: uuid.UUID,
-                  actor: Actor) -> None:
-    from app.remediation.service import settle
-
+                  actor: Actor, settle: Settle) -> None:
     r = await session.get(Remediation, remediation_id)
     if r is not None and r.status == RemediationStatus.succeeded:
         await settle(session, keyring, r, actor)
 
 
 async def override(session: AsyncSession, keyring: Keyring, actor: Actor, case: Case,
-                   reason: str) -> ProbeOverride:
+                   reason: str, settle: Settle) -> ProbeOverride:
     """Staff accept a fix although probes reproduced the data (or could not tell)."""
     remediation_id = None
     if case.status == CaseStatus.in_remediation:
@@ -118,7 +122,7 @@ async def override(session: AsyncSession, keyring: Keyring, actor: Actor, case: 
                        action="case.probes_overridden",
                        details={"remediation": str(remediation_id) if remediation_id else None})
     if remediation_id is not None:
-        await _settle(session, keyring, remediation_id, actor)
+        await _settle(session, keyring, remediation_id, actor, settle)
     return o
 
 
