@@ -163,14 +163,20 @@ class CheckingResolver(AbstractResolver):
             raise OSError("cannot resolve: no address")
         if not self.allow_private and not all(is_public(a) for a in addresses):
             raise SSRFBlocked("resolves to a non-public address")
-        out: list[ResolveResult] = []
-        for a in addresses:
-            ip = ipaddress.ip_address(a)
-            out.append(ResolveResult(
-                hostname=host, host=str(ip), port=port,
-                family=socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
-                proto=0, flags=socket.AI_NUMERICHOST))
-        return out
+        return pinned(host, port, addresses)
 
     async def close(self) -> None:
         return None
+
+
+def pinned(host: str, port: int, addresses: list[str]) -> list[ResolveResult]:
+    """The checked addresses as aiohttp's resolver results: the connection goes to exactly
+    these, never to a second lookup's answer."""
+    out: list[ResolveResult] = []
+    for a in addresses:
+        ip = ipaddress.ip_address(a)
+        out.append(ResolveResult(
+            hostname=host, host=str(ip), port=port,
+            family=socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
+            proto=0, flags=socket.AI_NUMERICHOST))
+    return out

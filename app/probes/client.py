@@ -28,6 +28,7 @@ from app.delivery.ssrf import (
     check_url_shape,
     is_public,
     literal_ip,
+    pinned,
 )
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -124,14 +125,7 @@ class ProbeResolver(AbstractResolver):
         if not named and not all(is_public(a) or self.allow.lists_address(a)
                                  for a in addresses):
             raise SSRFBlocked("resolves to a non-public address that is not allowed")
-        out: list[ResolveResult] = []
-        for a in addresses:
-            ip = ipaddress.ip_address(a)
-            out.append(ResolveResult(
-                hostname=host, host=str(ip), port=port,
-                family=socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
-                proto=0, flags=socket.AI_NUMERICHOST))
-        return out
+        return pinned(host, port, addresses)
 
     async def close(self) -> None:
         return None
