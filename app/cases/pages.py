@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from app.auth import service as auth_service
 from app.auth.models import Role
 from app.cases import actions, bulk, closure, forms
-from app.cases.deadlines import DEADLINE_RUNS, MAX_EXTENSION_MONTHS, first_due
+from app.cases.deadlines import DEADLINE_RUNS, MAX_EXTENSION_MONTHS, first_due, org_zone
 from app.cases.detail import case_detail, export_case
 from app.cases.lifecycle import ACTIVE, STAFF, Actor
 from app.cases.models import CaseKind, CaseStatus, RejectionGround
@@ -218,7 +218,8 @@ async def _case_page(request: Request, session: Session, keyring: Any, principal
     # them: they are for staff, while the case is still being worked.
     works = principal.role.value in STAFF and case.status in ACTIVE
     can_extend = (works and case.extension_months is None and case.status in DEADLINE_RUNS
-                  and now < first_due(case.received_at))
+                  and now < first_due(case.received_at,
+                                          await org_zone(session, case.org_id)))
     notice = NOTICES.get(request.query_params.get("done", ""))
     from app.probes.pages import case_section
 
