@@ -12,13 +12,15 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from babel.dates import format_date
 from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from app.cases.deadlines import extended_due, first_due
 from app.time_zones import zone_names
-from tests.casework import file_and_confirm, model_with_version
+from tests.casework import SUBJECT_EMAIL, file_and_confirm, model_with_version
+from tests.mail import body
 from tests.test_web_signin import HTML, csrf_of, sign_in
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -168,3 +170,26 @@ def test_the_security_page_offers_the_zones_in_french_and_english(org_a, web):
                  data={"csrf_token": csrf_of(page), "language": "fr"})
     assert r.status_code == 303
     assert "Fuseau horaire" in web.get("/dashboard/security").text
+
+
+def test_west_of_utc_people_read_the_local_due_day(org_a, client, mailbox, web):
+    """Due at the end of a New York day is 04:59 UTC the next day: the receipt and the staff
+    page give the New York day."""
+    new_york = ZoneInfo("America/New_York")
+    r = org_a.admin.patch("/v1/organization", json={"time_zone": "America/New_York"})
+    assert r.status_code == 200, r.text
+    model = model_with_version(org_a)
+    [ref], _ = file_and_confirm(client, mailbox, [model])
+    due = datetime.fromisoformat(org_a.admin.get(f"/v1/cases/{ref}").json()["due_at"])
+    local_due = due.astimezone(new_york)
+    assert local_due.time() == clock_time.max and due.astimezone(UTC).date() != local_due.date()
+    receipt = body(mailbox.wait_for(SUBJECT_EMAIL, "Receipt"))
+    assert format_date(local_due.date(), "long", locale="en") in receipt
+    assert format_date(due.astimezone(UTC).date(), "long", locale="en") not in receipt
+
+    assert sign_in(web, org_a.admin_email, org_a.admin_password).status_code == 303
+    page = web.get(f"/dashboard/cases/{ref}")
+    assert page.status_code == 200
+    shown = page.text.split('id="due">', 1)[1].split("<", 1)[0]
+    assert shown.strip() == (f"{format_date(local_due.date(), 'long', locale='en')}, "
+                             "23:59 America/New_York")

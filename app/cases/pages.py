@@ -217,16 +217,17 @@ async def _case_page(request: Request, session: Session, keyring: Any, principal
     # Assigning and extending are not status changes, so the lifecycle table does not list
     # them: they are for staff, while the case is still being worked.
     works = principal.role.value in STAFF and case.status in ACTIVE
+    zone = await org_zone(session, case.org_id)
     can_extend = (works and case.extension_months is None and case.status in DEADLINE_RUNS
-                  and now < first_due(case.received_at,
-                                          await org_zone(session, case.org_id)))
+                  and now < first_due(case.received_at, zone))
     notice = NOTICES.get(request.query_params.get("done", ""))
     from app.probes.pages import case_section
 
     return render(request, "cases/detail.html", {
         **await case_section(session, keyring, case),
         "principal": principal, "case": detail, "staff": staff, "grounds": GROUNDS,
-        "can_assign": works, "can_extend": can_extend, "max_months": MAX_EXTENSION_MONTHS,
+        "time_zone": zone.key, "can_assign": works, "can_extend": can_extend,
+        "max_months": MAX_EXTENSION_MONTHS,
         "notice": notice, "error": error, "errors": errors or {}, "values": values or {},
         "timeline": timeline_rows(detail.timeline)}, status_code=status_code)
 

@@ -217,7 +217,9 @@ async def confirm(
         seal_subject(keyring, case, {**data, "status_link": link})
         results.append(ConfirmedCase(case, earlier, link))
         receipt.append({"reference": case.reference, "link": link,
-                        "due_at": case.due_at, "models": await model_refs(session, case.id),
+                        # The due day as the organisation's calendar has it.
+                        "due_at": case.due_at.astimezone(await org_zone(session, case.org_id)),
+                        "models": await model_refs(session, case.id),
                         "duplicate_of": earlier.reference if earlier else None,
                         "org_id": case.org_id})
     if email is not None:
