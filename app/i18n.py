@@ -22,6 +22,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, numbers
 from babel.messages.mofile import write_mo
@@ -141,20 +142,27 @@ def lazy_t(key: str, **values: object) -> str:
 # --- dates and numbers in the reader's language -----------------------------------------------
 
 
-def format_date(value: date | datetime | None, fmt: str = "long") -> str:
-    """"3 January 2027" / "3 janvier 2027"."""
+def format_date(value: date | datetime | None, fmt: str = "long", zone: str | None = None) -> str:
+    """"3 January 2027" / "3 janvier 2027"; with `zone` (IANA), the day in that zone (a due date
+    ends with a day of the organisation's zone, which in UTC may be the next day)."""
     if value is None:
         return "—"
+    if zone and isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(zone))
     return dates.format_date(value, fmt, locale=_current.get())
 
 
-def format_datetime(value: datetime | None, fmt: str = "long") -> str:
-    """"3 January 2027, 14:05 UTC": the stored times are UTC."""
+def format_datetime(value: datetime | None, fmt: str = "long", zone: str | None = None) -> str:
+    """"3 January 2027, 14:05 UTC": the stored times are UTC; with `zone`, in that zone and
+    named after it ("3 January 2027, 23:59 Europe/Paris")."""
     if value is None:
         return "—"
     lang = _current.get()
+    label = "UTC"
+    if zone:
+        value, label = value.astimezone(ZoneInfo(zone)), zone
     time = dates.format_time(value, "HH:mm", locale=lang)
-    return f"{dates.format_date(value, fmt, locale=lang)}, {time} UTC"
+    return f"{dates.format_date(value, fmt, locale=lang)}, {time} {label}"
 
 
 def format_number(value: float | int | None) -> str:

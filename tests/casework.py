@@ -90,7 +90,8 @@ def seed_cases(settings: Settings, specs: list[dict[str, Any]]) -> list[tuple[st
         case = submitted.cases[0]
         if received_at is not None:
             case.received_at = received_at
-            case.due_at = intake.first_due(received_at)
+            case.due_at = intake.first_due(received_at,
+                                            await intake.org_zone(session, case.org_id))
         token = new_token()
         case.status_token_hash = digest(token)
         case.confirmed_at = utcnow()

@@ -29,6 +29,8 @@ COLLECTION_ENDPOINTS: dict[str, Endpoint] = {
     "create_api_key": Endpoint("POST", "/v1/api-keys", ADMIN_ONLY,
                                {"name": "intruder", "role": "admin"}),
     "list_users": Endpoint("GET", "/v1/users", ADMIN_ONLY),
+    "update_organization": Endpoint("PATCH", "/v1/organization", ADMIN_ONLY,
+                                    {"time_zone": "Pacific/Kiritimati"}),
     "create_user": Endpoint("POST", "/v1/users", ADMIN_ONLY, {
         "email": "intruder@evil.example", "name": "Intruder", "role": "admin",
         "password": "a long enough password"}),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.cases.deadlines import add_months
+from app.cases.deadlines import first_due
 from tests.mail import body
 from tests.subjects import (
     PERSON,
@@ -78,7 +78,7 @@ def test_confirming_opens_the_case_and_emails_a_receipt_with_a_status_link(
     # The one-month clock starts when the request was received, not when it was confirmed.
     received_at = ts(view["received_at"])
     assert received_at <= received_before
-    assert ts(view["due_at"]) == add_months(received_at, 1)
+    assert ts(view["due_at"]) == first_due(received_at)
     assert [e["step"] for e in view["timeline"]] == ["case.received", "case.confirmed"]
     assert view["can_withdraw"] is True and view["can_answer"] is False
     # Nothing personal is echoed back by the status API.

@@ -31,6 +31,8 @@ class Organization(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     require_two_factor: Mapped[str] = mapped_column(String(20), default=TwoFactorPolicy.optional,
                                                     server_default=TwoFactorPolicy.optional)
+    # IANA name (app/time_zones.py): deadlines end with a local day of this zone.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class User(IdMixin, TimestampMixin, Base):

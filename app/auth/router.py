@@ -12,6 +12,7 @@ from app.auth.schemas import (
     ApiKeyCreated,
     ApiKeyRead,
     OrganizationRead,
+    OrganizationUpdate,
     UserCreate,
     UserRead,
     UserUpdate,
@@ -73,3 +74,11 @@ async def update_user(user_id: uuid.UUID, body: UserUpdate, session: Session,
     """Set a staff user's language: their dashboard pages and the emails they receive."""
     user = await service.set_user_language(session, principal.org_id, user_id, body.language)
     return UserRead.model_validate(user)
+
+
+@router.patch("/organization", name="update_organization", response_model=OrganizationRead)
+async def update_organization(body: OrganizationUpdate, session: Session,
+                              principal: AdminPrincipal) -> OrganizationRead:
+    """Set the organisation's time zone: the calendar of its Art. 12(3) deadlines."""
+    org = await service.set_time_zone(session, principal.org_id, body.time_zone)
+    return OrganizationRead.model_validate(org)

@@ -4,17 +4,30 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from app.auth.models import Role
 from app.i18n import Language
 from app.text import OneLine
+from app.time_zones import is_zone
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 NAME_MAX_LENGTH = 200  # the width of every name column
 
 
 Name = Annotated[OneLine, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
+
+
+def _known_zone(value: str) -> str:
+    if not is_zone(value):
+        # Not repeated: a message never echoes what the caller sent.
+        raise ValueError("not a known IANA time zone name, such as Europe/Paris or UTC")
+    return value
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Paris"],
+                                description="IANA time zone; deadlines end with its local day"),
+                     AfterValidator(_known_zone)]
 
 
 class OrganizationCreate(BaseModel):
@@ -28,7 +41,12 @@ class OrganizationRead(BaseModel):
     id: uuid.UUID
     slug: str
     name: str
+    time_zone: str
     created_at: datetime
+
+
+class OrganizationUpdate(BaseModel):
+    time_zone: TimeZone
 
 
 class WhoAmI(BaseModel):

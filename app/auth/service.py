@@ -100,6 +100,15 @@ async def set_user_language(session: AsyncSession, org_id: uuid.UUID, user_id: u
     return user
 
 
+async def set_time_zone(session: AsyncSession, org_id: uuid.UUID, time_zone: str) -> Organization:
+    """Deadlines of requests received from now on end with a local day of this zone; a case
+    already received keeps the due date it was given (told to the subject at the time)."""
+    org = await get_org(session, org_id)
+    org.time_zone = time_zone
+    await session.flush()
+    return org
+
+
 async def list_users(session: AsyncSession, org_id: uuid.UUID) -> list[User]:
     rows = await session.scalars(select(User).where(User.org_id == org_id).order_by(User.email))
     return list(rows)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.models import Role, User
 from app.cases import notify
-from app.cases.deadlines import check_extension, extended_due
+from app.cases.deadlines import check_extension, extended_due, org_zone
 from app.cases.grounds import check_ground
 from app.cases.keys import seal_text
 from app.cases.lifecycle import (
@@ -158,21 +158,24 @@ async def extend(
     """One extension by one or two months, only while the first month runs (Art. 12(3))."""
     if actor.kind not in STAFF:
         raise Forbidden("only staff extend deadlines")
-    check_extension(case, months, now)
+    zone = await org_zone(session, case.org_id)
+    check_extension(case, months, now, zone)
     previous = case.due_at
     # The reason is told to the subject and may name them: sealed under the case key, and
     # only its digest goes into the audit chain.
     sealed = seal_text(keyring, case, reason, "extension.reason")
     case.extension_months, case.extended_at = months, now
     case.extension_reason_sealed = sealed.blob
-    case.due_at = extended_due(case.received_at, months)
+    case.due_at = extended_due(case.received_at, months, zone)
     await save(session, case)
     await audit.append(session, org_id=case.org_id, case_id=case.id, actor=actor.label,
                        action="case.extended", **sealed_note(keyring, case, reason),
                        details={"months": months, "from": previous.isoformat(),
                                 "due_at": case.due_at.isoformat()})
+    # The due day as the organisation's calendar has it (in UTC it may be the next day).
     await notify.tell_subject(session, keyring, case, "extended",
-                              {"due_at": case.due_at, "months": months, "reason": reason})
+                              {"due_at": case.due_at.astimezone(zone), "months": months,
+                               "reason": reason})
     return case
 
 

@@ -13,7 +13,7 @@ from app.audit import checkpoints
 from app.audit import service as audit
 from app.audit.models import AuditEvent, AuditHead
 from app.auth.models import Organization
-from app.cases.deadlines import first_due
+from app.cases.deadlines import first_due, org_zone
 from app.cases.keys import extension_reason, open_for_case
 from app.cases.lifecycle import Actor, allowed_targets
 from app.cases.messages import list_messages, open_message
@@ -127,7 +127,9 @@ async def case_detail(session: AsyncSession, keyring: Keyring, case: Case, viewe
         extension = ExtensionRead(months=case.extension_months,
                                   reason=extension_reason(keyring, case) or "",
                                   extended_at=case.extended_at,
-                                  first_due_at=first_due(case.received_at), due_at=case.due_at)
+                                  first_due_at=first_due(case.received_at,
+                                                           await org_zone(session, case.org_id)),
+                                  due_at=case.due_at)
     emails = await session.scalars(select(OutboundEmail).where(OutboundEmail.case_id == case.id)
                                    .order_by(OutboundEmail.created_at, OutboundEmail.id))
     duplicate_of = (await session.scalar(select(Case.reference).where(

@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from app.auth import service as auth_service
 from app.auth.models import Role
 from app.cases import actions, bulk, closure, forms
-from app.cases.deadlines import DEADLINE_RUNS, MAX_EXTENSION_MONTHS, first_due
+from app.cases.deadlines import DEADLINE_RUNS, MAX_EXTENSION_MONTHS, first_due, org_zone
 from app.cases.detail import case_detail, export_case
 from app.cases.lifecycle import ACTIVE, STAFF, Actor
 from app.cases.models import Case, CaseKind, CaseStatus, RejectionGround
@@ -229,8 +229,9 @@ async def _case_page(request: Request, session: Session, keyring: Any, principal
     # Assigning and extending are not status changes, so the lifecycle table does not list
     # them: they are for staff, while the case is still being worked.
     works = principal.role.value in STAFF and case.status in ACTIVE
+    zone = await org_zone(session, case.org_id)
     can_extend = (works and case.extension_months is None and case.status in DEADLINE_RUNS
-                  and now < first_due(case.received_at))
+                  and now < first_due(case.received_at, zone))
     notice = NOTICES.get(request.query_params.get("done", ""))
     sections: dict[str, Any] = {}
     for section in SECTIONS:
@@ -238,7 +239,8 @@ async def _case_page(request: Request, session: Session, keyring: Any, principal
     return render(request, "cases/detail.html", {
         **sections,
         "principal": principal, "case": detail, "staff": staff, "grounds": GROUNDS,
-        "can_assign": works, "can_extend": can_extend, "max_months": MAX_EXTENSION_MONTHS,
+        "time_zone": zone.key, "can_assign": works, "can_extend": can_extend,
+        "max_months": MAX_EXTENSION_MONTHS,
         "notice": notice, "error": error, "errors": errors or {}, "values": values or {},
         "timeline": timeline_rows(detail.timeline)}, status_code=status_code)
 

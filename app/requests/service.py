@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit import service as audit
 from app.auth.tokens import digest, new_token
 from app.cases import notify
-from app.cases.deadlines import first_due
+from app.cases.deadlines import first_due, org_zone
 from app.cases.lifecycle import ACTIVE, Actor, allowed_targets, transition
 from app.cases.models import (
     Case,
@@ -105,7 +105,7 @@ async def submit(
             id=uuid.uuid4(), org_id=org_id, reference=await _unique_reference(session),
             submission_id=submission_id, kind=body.kind, status=CaseStatus.pending_verification,
             objection_basis=body.objection_basis,
-            language=body.language, received_at=now, due_at=first_due(now),
+            language=body.language, received_at=now, due_at=first_due(now, await org_zone(session, org_id)),
             subject_index=keyring.blind_index("email", str(body.email)),
             # Replaced by a real status token once the email is confirmed.
             status_token_hash=digest(new_token()),
@@ -217,7 +217,9 @@ async def confirm(
         seal_subject(keyring, case, {**data, "status_link": link})
         results.append(ConfirmedCase(case, earlier, link))
         receipt.append({"reference": case.reference, "link": link,
-                        "due_at": case.due_at, "models": await model_refs(session, case.id),
+                        # The due day as the organisation's calendar has it.
+                        "due_at": case.due_at.astimezone(await org_zone(session, case.org_id)),
+                        "models": await model_refs(session, case.id),
                         "duplicate_of": earlier.reference if earlier else None,
                         "org_id": case.org_id})
     if email is not None:

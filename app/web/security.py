@@ -18,6 +18,7 @@ from app.db import Session
 from app.errors import TooManyRequests
 from app.i18n import LANGUAGES, N_, gettext
 from app.requests.deps import client_address
+from app.time_zones import is_zone, zone_names
 from app.web.deps import SESSION_COOKIE
 from app.web.router import CsrfField, start_session
 from app.web.templating import render, verify_csrf
@@ -96,7 +97,7 @@ async def _page(request: Request, session: Session, web_session: WebSession, use
         "principal": principal, "user": user, "org": org, "stage": web_session.stage,
         "enabled": two_factor.enabled(user),
         "required": two_factor.required_for(org, user),
-        "policies": list(TwoFactorPolicy),
+        "policies": list(TwoFactorPolicy), "zones": zone_names(),
         "unused_codes": await two_factor.unused_recovery_codes(session, user),
         **extra}
     if principal is not None and principal.role == Role.admin:
@@ -228,4 +229,23 @@ async def set_policy(request: Request, session: Session, csrf_token: CsrfField =
     org = await auth_service.get_org(session, user.org_id)
     org.require_two_factor = policy
     await session.flush()
+    return RedirectResponse("/dashboard/security", status_code=303)
+
+
+@router.post("/dashboard/security/time-zone")
+async def set_time_zone(request: Request, session: Session, csrf_token: CsrfField = "",
+                        time_zone: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """The organisation's time zone (admins): the calendar of its Art. 12(3) deadlines."""
+    verify_csrf(request, csrf_token)
+    found = await _session_user(request, session, ("active",))
+    if found is None:
+        return RedirectResponse("/signin", status_code=303)
+    web_session, user = found
+    auth_service.require_role(
+        auth_service.Principal(org_id=user.org_id, role=Role(user.role), kind="user",
+                               actor_id=user.id, label=user.email), Role.admin)
+    if not is_zone(time_zone):
+        return await _page(request, session, web_session, user, status_code=422,
+                           error=gettext("Choose one of the time zones offered."))
+    await auth_service.set_time_zone(session, user.org_id, time_zone)
     return RedirectResponse("/dashboard/security", status_code=303)
