@@ -58,9 +58,16 @@ def status_token(status_link: str) -> str:
     return status_link.rsplit("/", 1)[1]
 
 
+RECEIPT_WORDS = ("Receipt", "Accusé")  # the receipt's subject, in English and French
+
+
 def receipt_links(mailbox: Mailbox, email: str = PERSON["email"]) -> dict[str, str]:
-    """reference -> status link, from the receipt email."""
-    msg = wait_until(lambda: next((m for m in mailbox.to(email) if "/r/status/" in body(m)), None))
+    """reference -> status link, from the receipt email (not from a later email of an earlier
+    request, which carries its own status link too)."""
+    def is_receipt(m: Any) -> bool:
+        return "/r/status/" in body(m) and any(w in str(m["Subject"]) for w in RECEIPT_WORDS)
+
+    msg = wait_until(lambda: next((m for m in mailbox.to(email) if is_receipt(m)), None))
     text = body(msg)
     found: dict[str, str] = {}
     start = 0
