@@ -173,15 +173,22 @@ def test_the_security_page_offers_the_zones_in_french_and_english(org_a, web):
 
 
 def test_west_of_utc_people_read_the_local_due_day(org_a, client, mailbox, web):
-    """Due at the end of a New York day is 04:59 UTC the next day: the receipt and the staff
-    page give the New York day."""
+    """Due at the end of a New York day is 04:59 UTC the next day: the receipt, the subject's
+    status page (and its JSON) and the staff page give the New York day."""
     new_york = ZoneInfo("America/New_York")
     r = org_a.admin.patch("/v1/organization", json={"time_zone": "America/New_York"})
     assert r.status_code == 200, r.text
     model = model_with_version(org_a)
-    [ref], _ = file_and_confirm(client, mailbox, [model])
+    [ref], status_link = file_and_confirm(client, mailbox, [model])
     due = datetime.fromisoformat(org_a.admin.get(f"/v1/cases/{ref}").json()["due_at"])
     local_due = due.astimezone(new_york)
+    token = status_link.rsplit("/", 1)[1]
+    view = client.get(f"/v1/public/requests/{token}").json()
+    assert view["time_zone"] == "America/New_York"
+    assert datetime.fromisoformat(view["due_at"]) == due
+    status_page = client.get(status_link, headers=HTML).text
+    shown_due = status_page.split('id="due">', 1)[1].split("<", 1)[0]
+    assert shown_due == format_date(local_due.date(), "long", locale="en")
     assert local_due.time() == clock_time.max and due.astimezone(UTC).date() != local_due.date()
     receipt = body(mailbox.wait_for(SUBJECT_EMAIL, "Receipt"))
     assert format_date(local_due.date(), "long", locale="en") in receipt

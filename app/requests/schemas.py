@@ -106,6 +106,8 @@ class RequestStatus(BaseModel):
     models: list[str]
     received_at: datetime
     due_at: datetime
+    time_zone: str = Field(default="UTC", description="the provider's IANA time zone: the "
+                           "answer is due by the end of `due_at`'s day there")
     timeline: list[TimelineEntry]
     information_requested: str | None = Field(
         default=None, description="the provider's question, while it awaits your answer")
