@@ -6,6 +6,7 @@ with write access to the database, who cannot sign."""
 from __future__ import annotations
 
 import base64
+import hmac
 import uuid
 from datetime import datetime
 from typing import Any
@@ -36,7 +37,7 @@ async def record(session: AsyncSession, keys: ServiceKeys, org_id: uuid.UUID, sl
     """Sign the head now and keep the checkpoint (one per head: an unchanged head is reused)."""
     existing = await session.scalar(select(AuditCheckpoint).where(
         AuditCheckpoint.org_id == org_id, AuditCheckpoint.seq == head.seq))
-    if existing is not None and existing.hash == head.hash:
+    if existing is not None and hmac.compare_digest(existing.hash, head.hash):
         return published(existing, slug, keys)
     cp = signed(keys, slug, head.seq, head.hash, utcnow())
     if existing is None:

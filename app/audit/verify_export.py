@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import itertools
 import json
 import sys
@@ -72,7 +73,7 @@ def check(export: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     for row in rows:
         try:
-            if row_hash(row) != row["hash"]:
+            if not hmac.compare_digest(row_hash(row), str(row["hash"])):
                 problems.append(f"row {row.get('seq')}: content was modified (hash mismatch)")
         except KeyError as exc:
             problems.append(f"row {row.get('seq')}: field {exc} is missing")
