@@ -100,6 +100,13 @@ def test_a_request_filed_in_english_with_the_keyboard_only(browser_context, serv
     page.keyboard.press("Tab")
     expect(page.get_by_label("Objection (Article 21)")).to_be_focused()
     page.keyboard.press("Space")
+    # An objection asks for its basis (particular situation by default) and that situation.
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("The use of my data, because of my particular situation")
+           ).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("If you object: your particular situation")).to_be_focused()
+    page.keyboard.type("I am a private person and the model repeats my address.")
     page.keyboard.press("Tab")
     expect(page.get_by_label("Your name")).to_be_focused()
     page.keyboard.type(PERSON["name"])
