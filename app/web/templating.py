@@ -27,8 +27,9 @@ CSRF_COOKIE = "rr_csrf"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 i18n.install(templates.env)
 templates.env.globals["label"] = label  # words for codes: label("case_status", c.status)
-# Key-style messages in the page's language (public pages pass their own `t` in the context).
-templates.env.globals["t"] = i18n.lazy_t
+# Key-style messages in the page's language, for staff pages (`tk("notice.purpose")`); the
+# public pages pass their own `t`, whose presence base.html reads as "a public page".
+templates.env.globals["tk"] = i18n.lazy_t
 templates.env.filters["status_label"] = lambda status: label("case_status", status)
 templates.env.filters["kind_label"] = lambda kind: label("kind", kind)
 
