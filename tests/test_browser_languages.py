@@ -65,7 +65,8 @@ class _Text(HTMLParser):
 
     def _skipping(self, tag, a) -> bool:
         other = a.get("lang") not in (None, self.lang)
-        return tag in self.SKIP or other
+        # translate="no": names and data, not text (time zone names, a probe's target kinds)
+        return tag in self.SKIP or other or a.get("translate") == "no"
 
     def handle_endtag(self, tag):
         if tag not in self.VOID and self.stack:
