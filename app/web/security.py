@@ -30,6 +30,13 @@ WRONG_CODE = N_("That code did not work. Enter the 6-digit code your app shows n
                 "unused recovery code.")
 
 
+def _require_admin(user: User) -> None:
+    """The organisation-wide settings on this page are for admins (403 otherwise)."""
+    auth_service.require_role(
+        auth_service.Principal(org_id=user.org_id, role=Role(user.role), kind="user",
+                               actor_id=user.id, label=user.email), Role.admin)
+
+
 async def _session_user(request: Request, session: Session,
                         stages: tuple[str, ...]) -> tuple[WebSession, User] | None:
     token = request.cookies.get(SESSION_COOKIE)
@@ -220,9 +227,7 @@ async def set_policy(request: Request, session: Session, csrf_token: CsrfField =
     if found is None:
         return RedirectResponse("/signin", status_code=303)
     web_session, user = found
-    auth_service.require_role(
-        auth_service.Principal(org_id=user.org_id, role=Role(user.role), kind="user",
-                               actor_id=user.id, label=user.email), Role.admin)
+    _require_admin(user)
     if policy not in {p.value for p in TwoFactorPolicy}:
         return await _page(request, session, web_session, user, status_code=422,
                            error=gettext("Choose who must use two-factor sign-in."))
@@ -241,9 +246,7 @@ async def set_time_zone(request: Request, session: Session, csrf_token: CsrfFiel
     if found is None:
         return RedirectResponse("/signin", status_code=303)
     web_session, user = found
-    auth_service.require_role(
-        auth_service.Principal(org_id=user.org_id, role=Role(user.role), kind="user",
-                               actor_id=user.id, label=user.email), Role.admin)
+    _require_admin(user)
     if not is_zone(time_zone):
         return await _page(request, session, web_session, user, status_code=422,
                            error=gettext("Choose one of the time zones offered."))
