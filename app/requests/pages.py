@@ -222,6 +222,25 @@ async def withdraw_submit(request: Request, token: str, session: Session,
     return RedirectResponse(f"/r/status/{token}", status_code=303)
 
 
+def _text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def _refused_text(request: Request, session: Session, keyring: Any, settings: Any,
+                        case: Any, token: str, name: str, text: str,
+                        extra: dict[str, Any]) -> Response:
+    """The status page again, with what was typed (cut at twice the limit) and why the free
+    text was refused (empty or too long), next to its field."""
+    lang = negotiate(request, default=case.language)
+    view = await service.status_view(session, keyring, case, lang, settings)
+    key = "err.required" if not text else "err.too_long"
+    return page(request, "requests/status.html", lang,
+                {"view": view, "token": token, name: text[:LIMITS["answer"] * 2],
+                 f"{name}_error": translate(lang, key, max=LIMITS["answer"]), **extra},
+                status_code=422)
+
+
 @router.post("/r/status/{token}/answer")
 async def answer_submit(request: Request, token: str, session: Session,
                         keyring: CurrentKeyring, settings: CurrentSettings) -> Response:
@@ -229,17 +248,10 @@ async def answer_submit(request: Request, token: str, session: Session,
         form, case = await _status_action(request, token, session)
     except NotFound as exc:
         return _link_problem(request, negotiate(request), exc)
-    answer = form.get("answer")
-    answer = answer.strip() if isinstance(answer, str) else ""
+    answer = _text(form, "answer")
     if not answer or len(answer) > LIMITS["answer"]:
-        lang = negotiate(request, default=case.language)
-        view = await service.status_view(session, keyring, case, lang, settings)
-        key = "err.required" if not answer else "err.too_long"
-        error = translate(lang, key, max=LIMITS["answer"])
-        return page(request, "requests/status.html", lang,
-                    {"view": view, "token": token, "answer": answer[:LIMITS["answer"] * 2],
-                     "answer_error": error, "exchange": await exchange(session, keyring, case.id)},
-                    status_code=422)
+        return await _refused_text(request, session, keyring, settings, case, token, "answer",
+                                   answer, {"exchange": await exchange(session, keyring, case.id)})
     await service.answer(session, keyring, settings, case, answer)
     return RedirectResponse(f"/r/status/{token}?done=answered", status_code=303)
 
@@ -252,15 +264,9 @@ async def information_submit(request: Request, token: str, session: Session,
         form, case = await _status_action(request, token, session)
     except NotFound as exc:
         return _link_problem(request, negotiate(request), exc)
-    text = form.get("information")
-    text = text.strip() if isinstance(text, str) else ""
+    text = _text(form, "information")
     if not text or len(text) > LIMITS["answer"]:
-        lang = negotiate(request, default=case.language)
-        view = await service.status_view(session, keyring, case, lang, settings)
-        key = "err.required" if not text else "err.too_long"
-        error = translate(lang, key, max=LIMITS["answer"])
-        return page(request, "requests/status.html", lang,
-                    {"view": view, "token": token, "information": text[:LIMITS["answer"] * 2],
-                     "information_error": error}, status_code=422)
+        return await _refused_text(request, session, keyring, settings, case, token,
+                                   "information", text, {})
     await identify.send_information(session, keyring, settings, case, text)
     return RedirectResponse(f"/r/status/{token}", status_code=303)
