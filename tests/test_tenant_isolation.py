@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 
 from tests.casework import seed_cases, sql
 from tests.propagation import quick_subscriber
+from tests.support import Org, create_org, wipe
 
 ALL_ROLES = ("admin", "reviewer", "pipeline")
 RELEASE_ROLES = ("admin", "pipeline")
@@ -180,8 +182,7 @@ class Seeded:
                 "user_id": self.user_id}
 
 
-@pytest.fixture
-def seeded(org_a, settings, server, receiver) -> Seeded:
+def seed(org_a, settings, server, receiver) -> Seeded:
     c = org_a.admin
     assert c.post("/v1/models", json={"id": "acme/parent", "title": "Parent"}).status_code == 201
     r = c.post("/v1/models", json={"id": MODEL, "title": "Base", "licence": "mit",
@@ -226,8 +227,12 @@ def seeded(org_a, settings, server, receiver) -> Seeded:
     assert runs.status_code == 202, runs.text
     # The runs (this one, and the regression runs the new endpoints queued) end quickly: no
     # one answers there. Wait, so that they change nothing while the tests compare.
+    # So must the deliveries of v2 (the fix) and the emails: the case's recipients (Art. 19)
+    # show when each was delivered.
     for _ in range(500):
-        if not sql(settings, "SELECT id FROM probe_runs WHERE status IN ('queued', 'running')"):
+        if not (sql(settings, "SELECT id FROM probe_runs WHERE status IN ('queued', 'running')")
+                or sql(settings, "SELECT id FROM deliveries WHERE status = 'pending'")
+                or sql(settings, "SELECT id FROM outbound_emails WHERE status = 'pending'")):
             break
         time.sleep(0.02)
     return Seeded(run_id=runs.json()["runs"][0]["id"], key_id=keys["pipeline"], cases=cases,
@@ -235,6 +240,38 @@ def seeded(org_a, settings, server, receiver) -> Seeded:
                   remediation_id=r.json()["id"],
                   event_id=hit.headers["webhook-id"], delivery_id=str(delivery["id"]),
                   subscriber_id=follower.id)
+
+
+@pytest.fixture
+def seeded(org_a, settings, server, receiver) -> Seeded:
+    """org_a's data, made for one test (which may change it)."""
+    return seed(org_a, settings, server, receiver)
+
+
+@dataclass
+class World:
+    org_a: Org
+    org_b: Org
+    seeded: Seeded
+
+
+@pytest.fixture(scope="module")
+def world(settings, server, _receiver) -> Iterator[World]:
+    """org_a's data and an org_b with one model of its own, made once and shared by the tests
+    marked `shared_world` (tables are not wiped between them). Each of those tests must leave
+    it as it found it, which is what they assert anyway. They come last in this module, so
+    that the organisations made per test above never meet these (same slugs)."""
+    _receiver.clear()
+    org_a, org_b = create_org(settings, server.url, "org-a"), create_org(settings, server.url, "org-b")
+    assert org_b.admin.post("/v1/models", json={"id": "beta/own", "title": "Own"}).status_code \
+        == 201
+    try:
+        yield World(org_a, org_b, seed(org_a, settings, server, _receiver))
+    finally:
+        org_a.close()
+        org_b.close()
+        _receiver.clear()
+        wipe(settings.sync_url)
 
 
 def snapshot(org) -> dict[str, Any]:
@@ -276,80 +313,17 @@ def test_every_resource_route_is_in_the_table(server):
     assert routes == table, "add the missing routes to RESOURCE_ENDPOINTS"
 
 
-@pytest.mark.parametrize("case", RESOURCE_ENDPOINTS)
-def test_the_owner_can_use_each_endpoint(org_a, seeded, case):
+WRITES = [name for name, e in RESOURCE_ENDPOINTS.items() if e.method != "GET"]
+READS = [name for name, e in RESOURCE_ENDPOINTS.items() if e.method == "GET"]
+
+
+@pytest.mark.parametrize("case", WRITES)
+def test_the_owner_can_change_through_each_endpoint(org_a, seeded, case):
     """Positive control: the 404s below come from isolation, not from a wrong URL or body."""
     endpoint = RESOURCE_ENDPOINTS[case]
-    for role in endpoint.allowed:
-        r = call(org_a.client(role), endpoint, seeded.params(endpoint))
-        assert r.status_code in (200, 201, 202), (role, r.text)
-        if endpoint.method != "GET":
-            break  # one successful write is enough; a second may conflict
-
-
-# --- another organisation's resources --------------------------------------------------------
-
-
-@pytest.mark.parametrize("case", RESOURCE_ENDPOINTS)
-def test_other_org_gets_the_answer_for_a_missing_resource(client, org_a, org_b, seeded, case):
-    """Each role of org_b in turn (one test per endpoint keeps the suite fast)."""
-    endpoint = RESOURCE_ENDPOINTS[case]
-    real, missing = seeded.params(endpoint), seeded.params(endpoint, ghost=True)
-    before = snapshot(org_a)
-
-    for params in (real, missing):  # without a key: 401, before anything else
-        r = call(client, endpoint, params)
-        assert (r.status_code, r.json()["error"]) == (401, "unauthorized"), r.text
-
-    for role in ALL_ROLES:
-        intruder = org_b.client(role)
-        r = call(intruder, endpoint, real)
-        ghost = call(intruder, endpoint, missing)
-
-        expected = (404, "not_found") if role in endpoint.allowed else (403, "forbidden")
-        assert (r.status_code, r.json()["error"]) == expected, (role, r.text)
-        assert (ghost.status_code, ghost.json()["error"]) == expected, (role, ghost.text)
-        # Not even the wording tells the two apart.
-        wording = ghost.json()["detail"].replace(GHOST_MODEL, MODEL)
-        for name in ("reference", "remediation_id", "key_id", "event_id", "delivery_id",
-                     "subscriber_id", "run_id"):
-            wording = wording.replace(missing[name], real[name])
-        assert r.json()["detail"] == wording
-
-    assert snapshot(org_a) == before
-
-
-def test_a_key_of_another_org_cannot_be_revoked_and_keeps_working(org_a, org_b, seeded):
-    r = org_b.admin.post(f"/v1/api-keys/{seeded.key_id}/revoke")
-    assert r.status_code == 404, r.text
-    listed = {k["id"]: k for k in org_a.admin.get("/v1/api-keys").json()}
-    assert listed[seeded.key_id]["revoked_at"] is None
-    pipeline = org_a.client("pipeline")
-    assert pipeline.get(f"/v1/models/{MODEL}").status_code == 200
-
-
-def test_other_org_patches_leave_every_field_as_it_was(org_a, org_b, seeded):
-    before = org_a.admin.get(f"/v1/models/{MODEL}").json()
-    version_before = org_a.admin.get(f"/v1/models/{MODEL}/versions/v1").json()
-    for field, value in [("title", "Hijacked"), ("licence", None), ("homepage", None),
-                         ("derived_from", None), ("intake_open", False)]:
-        r = org_b.admin.patch(f"/v1/models/{MODEL}", json={field: value})
-        assert r.status_code == 404, (field, r.text)
-    for status in ("superseded", "withdrawn"):
-        r = org_b.client("pipeline").patch(f"/v1/models/{MODEL}/versions/v1",
-                                           json={"status": status})
-        assert r.status_code == 404, (status, r.text)
-    assert org_a.admin.get(f"/v1/models/{MODEL}").json() == before
-    assert org_a.admin.get(f"/v1/models/{MODEL}/versions/v1").json() == version_before
-
-
-def test_other_org_cannot_take_over_an_id_with_its_own_model(org_a, org_b, seeded):
-    """Ids are one namespace for the service: a taken id stays the first owner's."""
-    before = snapshot(org_a)
-    r = org_b.admin.post("/v1/models", json={"id": MODEL, "title": "Mine now"})
-    assert r.status_code == 409, r.text
-    assert snapshot(org_a) == before
-    assert org_b.admin.get("/v1/models").json()["items"] == []
+    role = endpoint.allowed[0]  # one successful write is enough; a second may conflict
+    r = call(org_a.client(role), endpoint, seeded.params(endpoint))
+    assert r.status_code in (200, 201, 202), (role, r.text)
 
 
 def test_deriving_from_another_orgs_model_changes_nothing_of_it(org_a, org_b, seeded):
@@ -364,30 +338,8 @@ def test_deriving_from_another_orgs_model_changes_nothing_of_it(org_a, org_b, se
     assert snapshot(org_a) == before
 
 
-# --- lists -----------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("role", ALL_ROLES)
-@pytest.mark.parametrize("case", LIST_ENDPOINTS)
-def test_lists_show_only_the_callers_organisation(org_a, org_b, seeded, case, role):
-    listing = LIST_ENDPOINTS[case]
-    assert org_b.admin.post("/v1/models", json={"id": "beta/own", "title": "Own"}).status_code \
-        == 201
-    theirs = listing.ids(org_a.admin.get(listing.path))
-    mine = listing.ids(org_b.admin.get(listing.path))
-
-    r = org_b.client(role).get(listing.path)
-    if role not in listing.allowed:
-        assert r.status_code == 403, r.text
-        return
-    seen = listing.ids(r)
-    assert seen == mine
-    assert seen, "org_b's own items should be listed"
-    assert not seen & theirs
-
-
-@pytest.mark.parametrize("role", ALL_ROLES)
-def test_paging_through_models_never_reaches_another_org(org_a, org_b, seeded, role):
+def test_paging_through_models_never_reaches_another_org(org_a, org_b, role):
     for model_id in ("acme/aaa", "zzz/last"):
         assert org_a.admin.post("/v1/models", json={"id": model_id, "title": "A"}).status_code \
             == 201
@@ -413,15 +365,6 @@ def test_whoami_names_the_callers_organisation(org_a, org_b):
             me = org.client(role).get("/v1/me").json()
             assert me["organization"]["slug"] == org.slug
             assert me["role"] == role
-
-
-@pytest.mark.parametrize("role", ALL_ROLES)
-def test_deliveries_of_another_org_are_never_listed(org_a, org_b, seeded, role):
-    listed = [d["id"] for d in org_a.client(role).get("/v1/deliveries").json()["items"]]
-    assert int(seeded.delivery_id) in listed
-    assert org_b.client(role).get("/v1/deliveries").json()["items"] == []
-    r = org_b.client(role).get("/v1/deliveries", params={"model": MODEL})
-    assert r.status_code == 404
 
 
 # --- cases and remediations ------------------------------------------------------------------
@@ -479,3 +422,121 @@ def test_cases_of_another_org_cannot_be_planned_or_linked(org_a, org_b, two_queu
     r = org_b.admin.post("/v1/cases/bulk", json={"action": "accept", "references": theirs})
     assert {x["error"] for x in r.json()["results"]} == {"not_found"}
     assert snapshot(org_a) == before
+
+
+# --- in one world shared by the tests below (see `world`): keep them last --------------------
+
+shared = pytest.mark.shared_world
+
+
+@shared
+@pytest.mark.parametrize("case", READS)
+def test_the_owner_can_read_each_endpoint(world, case):
+    """Positive control, as above, for every role that may read."""
+    endpoint = RESOURCE_ENDPOINTS[case]
+    for role in endpoint.allowed:
+        r = call(world.org_a.client(role), endpoint, world.seeded.params(endpoint))
+        assert r.status_code == 200, (role, r.text)
+
+
+@shared
+@pytest.mark.parametrize("case", RESOURCE_ENDPOINTS)
+def test_other_org_gets_the_answer_for_a_missing_resource(client, world, case):
+    """Each role of org_b in turn (one test per endpoint keeps the suite fast)."""
+    org_a, org_b, seeded = world.org_a, world.org_b, world.seeded
+    endpoint = RESOURCE_ENDPOINTS[case]
+    real, missing = seeded.params(endpoint), seeded.params(endpoint, ghost=True)
+    before = snapshot(org_a)
+
+    for params in (real, missing):  # without a key: 401, before anything else
+        r = call(client, endpoint, params)
+        assert (r.status_code, r.json()["error"]) == (401, "unauthorized"), r.text
+
+    for role in ALL_ROLES:
+        intruder = org_b.client(role)
+        r = call(intruder, endpoint, real)
+        ghost = call(intruder, endpoint, missing)
+
+        expected = (404, "not_found") if role in endpoint.allowed else (403, "forbidden")
+        assert (r.status_code, r.json()["error"]) == expected, (role, r.text)
+        assert (ghost.status_code, ghost.json()["error"]) == expected, (role, ghost.text)
+        # Not even the wording tells the two apart.
+        wording = ghost.json()["detail"].replace(GHOST_MODEL, MODEL)
+        for name in ("reference", "remediation_id", "key_id", "event_id", "delivery_id",
+                     "subscriber_id", "run_id"):
+            wording = wording.replace(missing[name], real[name])
+        assert r.json()["detail"] == wording
+
+    assert snapshot(org_a) == before
+
+
+@shared
+def test_a_key_of_another_org_cannot_be_revoked_and_keeps_working(world):
+    org_a, org_b, seeded = world.org_a, world.org_b, world.seeded
+    r = org_b.admin.post(f"/v1/api-keys/{seeded.key_id}/revoke")
+    assert r.status_code == 404, r.text
+    listed = {k["id"]: k for k in org_a.admin.get("/v1/api-keys").json()}
+    assert listed[seeded.key_id]["revoked_at"] is None
+    pipeline = org_a.client("pipeline")
+    assert pipeline.get(f"/v1/models/{MODEL}").status_code == 200
+
+
+@shared
+def test_other_org_patches_leave_every_field_as_it_was(world):
+    org_a, org_b = world.org_a, world.org_b
+    before = org_a.admin.get(f"/v1/models/{MODEL}").json()
+    version_before = org_a.admin.get(f"/v1/models/{MODEL}/versions/v1").json()
+    for field, value in [("title", "Hijacked"), ("licence", None), ("homepage", None),
+                         ("derived_from", None), ("intake_open", False)]:
+        r = org_b.admin.patch(f"/v1/models/{MODEL}", json={field: value})
+        assert r.status_code == 404, (field, r.text)
+    for status in ("superseded", "withdrawn"):
+        r = org_b.client("pipeline").patch(f"/v1/models/{MODEL}/versions/v1",
+                                           json={"status": status})
+        assert r.status_code == 404, (status, r.text)
+    assert org_a.admin.get(f"/v1/models/{MODEL}").json() == before
+    assert org_a.admin.get(f"/v1/models/{MODEL}/versions/v1").json() == version_before
+
+
+@shared
+def test_other_org_cannot_take_over_an_id_with_its_own_model(world):
+    """Ids are one namespace for the service: a taken id stays the first owner's."""
+    org_a, org_b = world.org_a, world.org_b
+    before = snapshot(org_a)
+    r = org_b.admin.post("/v1/models", json={"id": MODEL, "title": "Mine now"})
+    assert r.status_code == 409, r.text
+    assert snapshot(org_a) == before
+    assert [m["id"] for m in org_b.admin.get("/v1/models").json()["items"]] == ["beta/own"]
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+@shared
+@pytest.mark.parametrize("role", ALL_ROLES)
+@pytest.mark.parametrize("case", LIST_ENDPOINTS)
+def test_lists_show_only_the_callers_organisation(world, case, role):
+    org_a, org_b = world.org_a, world.org_b
+    listing = LIST_ENDPOINTS[case]
+    theirs = listing.ids(org_a.admin.get(listing.path))
+    mine = listing.ids(org_b.admin.get(listing.path))
+
+    r = org_b.client(role).get(listing.path)
+    if role not in listing.allowed:
+        assert r.status_code == 403, r.text
+        return
+    seen = listing.ids(r)
+    assert seen == mine
+    assert seen, "org_b's own items should be listed"
+    assert not seen & theirs
+
+
+@shared
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_deliveries_of_another_org_are_never_listed(world, role):
+    org_a, org_b, seeded = world.org_a, world.org_b, world.seeded
+    listed = [d["id"] for d in org_a.client(role).get("/v1/deliveries").json()["items"]]
+    assert int(seeded.delivery_id) in listed
+    assert org_b.client(role).get("/v1/deliveries").json()["items"] == []
+    r = org_b.client(role).get("/v1/deliveries", params={"model": MODEL})
+    assert r.status_code == 404
