@@ -81,7 +81,10 @@ def new_database(tmp_dir: str, name: str = "rr") -> TestDatabase:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
     sep = "&" if "?" in base else "?"
-    url = f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    # Tests need no durability across a crash of the database server: commits skip the wait
+    # for the WAL flush (what tests mostly wait on), and nothing else changes.
+    options = f"-csearch_path={schema} -csynchronous_commit=off"
+    url = f"{base}{sep}options={quote(options)}"
 
     def drop() -> None:
         eng = sa.create_engine(base, poolclass=sa.pool.NullPool)
@@ -254,19 +257,21 @@ def wipe(sync_url: str) -> None:
 
     engine = sa.create_engine(sync_url, poolclass=sa.pool.NullPool)
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    # The server's background jobs keep writing meanwhile: PostgreSQL may pick the TRUNCATE as
-    # a deadlock victim, or SQLite report the file busy. Try again: the jobs finish quickly.
+    # DELETE, children first, rather than TRUNCATE: on tables this small it takes a fifth of
+    # the time (30 ms against 165 ms on PostgreSQL, after every test). The server's background
+    # jobs keep writing meanwhile: PostgreSQL may pick the DELETE as a deadlock victim, or a job
+    # add a child row behind it; SQLite may report the file busy. Try again: jobs end quickly.
+    deletes = [f'DELETE FROM "{t}"' for t in tables]  # noqa: S608 (our tables)
     for attempt in range(10):
         try:
             with engine.begin() as conn:
                 if engine.dialect.name == "postgresql":
-                    names = ", ".join(f'"{t}"' for t in tables)
-                    conn.execute(sa.text(f"TRUNCATE {names} CASCADE"))
+                    conn.exec_driver_sql("; ".join(deletes))  # one round trip
                 else:
-                    for t in tables:
-                        conn.execute(sa.text(f'DELETE FROM "{t}"'))  # noqa: S608 (our tables)
+                    for statement in deletes:
+                        conn.exec_driver_sql(statement)
             break
-        except sa.exc.OperationalError:
+        except (sa.exc.OperationalError, sa.exc.IntegrityError):
             if attempt == 9:
                 raise
             time.sleep(0.1 * (attempt + 1))
