@@ -21,6 +21,7 @@ from app.config import Settings
 from tests.mail import Mailbox
 from tests.receiver import Receiver, running
 from tests.support import (
+    TLS,
     Org,
     ServerThread,
     TestDatabase,
@@ -100,7 +101,7 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def client(server: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, timeout=30) as c:
         yield c
 
 

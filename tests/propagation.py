@@ -17,7 +17,7 @@ from standardwebhooks import Webhook
 from app.config import Settings
 from tests.mail import Mailbox, body
 from tests.receiver import Hit
-from tests.support import run_async
+from tests.support import TLS, run_async
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Sub:
     @property
     def api(self) -> httpx.Client:
         if not self.clients:
-            self.clients.append(httpx.Client(
+            self.clients.append(httpx.Client(verify=TLS,
                 base_url=self.base_url, headers={"Authorization": f"Bearer {self.token}"},
                 timeout=30))
         return self.clients[0]

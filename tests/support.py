@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -27,6 +28,9 @@ from app.db import make_engine, make_sessionmaker
 T = TypeVar("T")
 
 
+# Every test client would build its own TLS context from the CA bundle (60 ms each, thousands of
+# clients a run); all test traffic is plain HTTP on loopback, so one context serves them all.
+TLS = ssl.create_default_context()
 CLI = str(Path(sys.executable).parent / "rights-relay")
 
 
@@ -204,7 +208,7 @@ class Org:
 
     def client(self, role: str = "admin") -> httpx.Client:
         if role not in self.clients:
-            self.clients[role] = httpx.Client(
+            self.clients[role] = httpx.Client(verify=TLS,
                 base_url=self.base_url, headers={"Authorization": f"Bearer {self.keys[role]}"},
                 timeout=30)
         return self.clients[role]

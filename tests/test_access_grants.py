@@ -21,7 +21,7 @@ import pytest
 
 from app.access import service as access
 from tests.propagation import model, quick_subscriber, subscribe, version
-from tests.support import run_async
+from tests.support import TLS, run_async
 
 
 @pytest.fixture
@@ -249,7 +249,7 @@ def test_every_grant_is_in_the_register_and_revoking_stops_new_ones(gated, org_a
 def test_the_management_page_hands_out_a_grant(gated, server, repo_root, keys_file):
     from tests.test_web_signin import HTML, csrf_of
 
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as web:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as web:
         manage = f"/s/manage/{gated.token}"
         page = web.get(manage)
         assert "Get an access grant" in page.text

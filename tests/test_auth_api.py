@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth.tokens import digest
+from tests.support import TLS
 
 
 def db_row(settings, sql: str, **params):
@@ -37,7 +38,7 @@ def key_row(settings, key_id: str):
 
 
 def bearer(server, key: str) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"},
+    return httpx.Client(verify=TLS, base_url=server.url, headers={"Authorization": f"Bearer {key}"},
                         timeout=30)
 
 
@@ -350,7 +351,7 @@ def test_invalid_email_is_422(org_a):
 
 def test_created_user_can_sign_in_on_the_web(org_a, server, settings):
     assert org_a.admin.post("/v1/users", json=new_user()).status_code == 201
-    with httpx.Client(base_url=server.url, timeout=30) as web:
+    with httpx.Client(verify=TLS, base_url=server.url, timeout=30) as web:
         page = web.get("/signin")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         r = web.post("/signin", data={"csrf_token": token, "email": "Reviewer@org-a.example",

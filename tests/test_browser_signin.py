@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.support import TLS
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -70,7 +72,7 @@ def test_sign_in_create_a_key_and_sign_out(page, server, org_a):
     expect(new_key).to_have_text(re.compile(r"^rr_[a-z0-9]{10}_\S+$"))
     key = new_key.inner_text()
     expect(page.get_by_role("cell", name="browser-made key", exact=True)).to_be_visible()
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"},
+    with httpx.Client(verify=TLS, base_url=server.url, headers={"Authorization": f"Bearer {key}"},
                       timeout=30) as c:
         me = c.get("/v1/me")
         assert me.status_code == 200
@@ -85,7 +87,7 @@ def test_sign_in_create_a_key_and_sign_out(page, server, org_a):
     page.get_by_role("button", name="Revoke key browser-made key").click()
     expect(page).to_have_url(f"{server.url}/dashboard/api-keys")
     expect(page.get_by_role("button", name="Revoke key browser-made key")).to_have_count(0)
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"},
+    with httpx.Client(verify=TLS, base_url=server.url, headers={"Authorization": f"Bearer {key}"},
                       timeout=30) as c:
         assert c.get("/v1/me").status_code == 401
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.casework import PROMPTS, model_with_version, seed_cases, sql
+from tests.support import TLS
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -27,7 +28,7 @@ def csrf_of(page: httpx.Response) -> str:
 
 @pytest.fixture
 def web(server, org_a) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         token = csrf_of(c.get("/signin"))
         r = c.post("/signin", data={"csrf_token": token, "email": org_a.admin_email,
                                     "password": org_a.admin_password})
@@ -47,7 +48,7 @@ def cases(settings, org_a):
 
 
 def test_pages_need_a_signed_in_user(server, cases):
-    with httpx.Client(base_url=server.url, headers=HTML) as anonymous:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML) as anonymous:
         for path in ("/dashboard/cases", f"/dashboard/cases/{cases[0]}", "/dashboard/remediations",
                      "/dashboard/remediations/new"):
             r = anonymous.get(path)
@@ -262,7 +263,7 @@ def test_the_case_page_offers_only_what_the_lifecycle_allows(web, cases, setting
         cases[3]: {"assign", "extend", "export"},  # accepted: next, a remediation
         rejected: {"close", "export"},
     }
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as reviewer:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as reviewer:
         r = reviewer.post("/signin", data={"csrf_token": csrf_of(reviewer.get("/signin")),
                                            "email": "rita@org-a.example",
                                            "password": "reviewer password"})

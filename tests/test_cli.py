@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import free_port, new_database
+from tests.support import TLS, free_port, new_database
 
 CLI = [str(Path(sys.executable).parent / "rights-relay")]
 
@@ -106,7 +106,7 @@ def test_serve_migrates_seeds_the_demo_and_prints_how_to_use_it(fresh):
         assert httpx.get(f"{base}/readyz").json()["status"] == "ok"
         models = httpx.get(f"{base}/v1/models", headers={"Authorization": f"Bearer {key}"}).json()
         assert [m["id"] for m in models["items"]] == ["demo/chat-7b", "demo/chat-7b-instruct"]
-        with httpx.Client(base_url=base) as c:
+        with httpx.Client(verify=TLS, base_url=base) as c:
             page = c.get("/signin").text
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
             r = c.post("/signin", data={"email": email, "password": password,

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from app.pagination import decode_cursor, encode_cursor
 from tests.propagation import quick_subscriber
+from tests.support import TLS
 from tests.test_web_signin import HTML, sign_in
 
 
@@ -67,9 +68,9 @@ def test_the_list_of_paginated_operations_is_complete(repo_root):
 def callers(server, org_a, receiver):
     org_a.admin.post("/v1/models", json={"id": "acme/cursors", "title": "Cursors"})
     sub = quick_subscriber(server.settings, server.url, ["acme/cursors"], [receiver.url("/c")])
-    web = httpx.Client(base_url=server.url, headers=HTML, timeout=30)
+    web = httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30)
     assert sign_in(web, org_a.admin_email, org_a.admin_password).status_code == 303
-    subscriber = httpx.Client(base_url=server.url, timeout=30,
+    subscriber = httpx.Client(verify=TLS, base_url=server.url, timeout=30,
                               headers={"Authorization": f"Bearer {sub.token}"})
     yield {"admin": org_a.admin, "subscriber": subscriber, "web": web}
     web.close()

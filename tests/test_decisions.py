@@ -10,13 +10,14 @@ import pytest
 
 from tests.casework import SUBJECT_EMAIL, model_with_version, seed_case, sql
 from tests.mail import body
+from tests.support import TLS
 
 HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture
 def page(server):
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         yield c
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from tests.casework import model_with_version, seed_cases
 from tests.propagation import quick_subscriber
+from tests.support import TLS
 
 SPEC = json.loads((Path(__file__).resolve().parent.parent / "openapi" / "openapi.json").read_text())
 MARK = "Zq7Marker"
@@ -55,9 +56,9 @@ def world(server, org_a, receiver, settings):
     sub = quick_subscriber(settings, server.url, ["acme/marked"], [receiver.url("/m")])
     good = {"namespace": "acme", "name": "marked", "label": "v1", "reference": ref,
             "slug": org_a.slug, "endpoint_id": next(iter(sub.endpoints.values()))}
-    subscriber = httpx.Client(base_url=server.url, timeout=30,
+    subscriber = httpx.Client(verify=TLS, base_url=server.url, timeout=30,
                               headers={"Authorization": f"Bearer {sub.token}"})
-    public = httpx.Client(base_url=server.url, timeout=30)
+    public = httpx.Client(verify=TLS, base_url=server.url, timeout=30)
     yield good, {"admin": org_a.admin, "subscriber": subscriber, "public": public}
     subscriber.close()
     public.close()

@@ -13,7 +13,7 @@ import pytest
 from app.delivery.schedule import JITTER, SCHEDULE
 from tests.propagation import check_signatures, isolated_server, keys, quick_subscriber
 from tests.receiver import Answer
-from tests.support import create_org, wipe
+from tests.support import TLS, create_org, wipe
 
 SCALE = 0.001  # 5 s -> 5 ms, 5 min -> 0.3 s, 30 min -> 1.8 s, 2 h -> 7.2 s
 
@@ -53,7 +53,7 @@ def test_fan_out_to_50_endpoints_with_some_failing(iso, org, receiver):
     r = org.admin.post("/v1/models/fan/base/versions", json={"label": "v1", "revision": "r1"})
     assert r.status_code == 201
 
-    with httpx.Client(base_url=iso.url) as client:
+    with httpx.Client(verify=TLS, base_url=iso.url) as client:
         public_keys = keys(client)
     for path in healthy:
         [hit] = receiver.wait_for(path, 1, timeout=10)

@@ -15,11 +15,12 @@ import pytest
 from tests.casework import SUBJECT_EMAIL, model_with_version, seed_case, sql
 from tests.mail import body
 from tests.subjects import request_body
+from tests.support import TLS
 
 
 @pytest.fixture
 def page(server):
-    with httpx.Client(base_url=server.url, headers={"Accept": "text/html"}, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers={"Accept": "text/html"}, timeout=30) as c:
         yield c
 
 

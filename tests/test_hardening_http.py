@@ -12,7 +12,7 @@ import pytest
 from app.ops.proxies import client_from_chain, parse_networks
 from tests.mail import body, link
 from tests.subjects import file, open_model
-from tests.support import ServerThread
+from tests.support import TLS, ServerThread
 from tests.test_web_signin import HTML, csrf_of, sign_in
 
 # --- trusted proxies -------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def test_the_client_is_the_right_most_untrusted_hop():
 def second_loopback(server) -> Iterator[httpx.Client]:
     """A client on 127.0.0.2: not the trusted proxy (127.0.0.1) of the test server."""
     transport = httpx.HTTPTransport(local_address="127.0.0.2")
-    with httpx.Client(base_url=server.url, transport=transport, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, transport=transport, timeout=30) as c:
         yield c
 
 
@@ -106,7 +106,7 @@ def test_unknown_hosts_are_refused_but_probes_answer(server, client):
 def test_absolute_links_come_from_the_public_base_url_only(alias_server, org_a, mailbox):
     base = alias_server.settings.public_base_url
     org_a.admin.post("/v1/models", json={"id": "acme/linked", "title": "Linked"})
-    with httpx.Client(base_url=alias_server.url, timeout=30,
+    with httpx.Client(verify=TLS, base_url=alias_server.url, timeout=30,
                       headers={"Host": "alias.example"}) as c:
         for fmt in ("atom", "json"):
             r = c.get(f"/v1/public/models/acme/linked/feed.{fmt}")
@@ -125,8 +125,8 @@ def test_absolute_links_come_from_the_public_base_url_only(alias_server, org_a, 
 
 
 def test_an_attackers_cookie_and_token_do_not_work_with_a_victims_session(server, org_a):
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as attacker, \
-            httpx.Client(base_url=server.url, headers=HTML, timeout=30) as victim:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as attacker, \
+            httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as victim:
         attacker_token = csrf_of(attacker.get("/signin"))
         attacker_cookie = attacker.cookies["rr_csrf"]
         assert sign_in(victim, org_a.admin_email, org_a.admin_password).status_code == 303
@@ -148,8 +148,8 @@ def test_an_attackers_cookie_and_token_do_not_work_with_a_victims_session(server
 
 
 def test_a_signed_in_token_does_not_work_with_another_session(server, org_a):
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as one, \
-            httpx.Client(base_url=server.url, headers=HTML, timeout=30) as two:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as one, \
+            httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as two:
         for c in (one, two):
             assert sign_in(c, org_a.admin_email, org_a.admin_password).status_code == 303
         token_one = csrf_of(one.get("/dashboard/api-keys"))
@@ -186,7 +186,7 @@ def _check_page(r: httpx.Response) -> None:
 
 
 def test_every_page_has_a_strict_csp_and_no_inline_script_or_style(server, org_a):
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as web:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as web:
         for path in PAGES:
             _check_page(web.get(path))
         assert sign_in(web, org_a.admin_email, org_a.admin_password).status_code == 303

@@ -16,7 +16,7 @@ from app.crypto import Keyring
 from app.keys.service import SEALED, UNDER_ANOTHER_KEY, SealedBlobColumn, WrappedKeyColumns
 from tests.propagation import quick_subscriber
 from tests.subjects import PERSON, file_and_confirm, open_model
-from tests.support import CLI, IsolatedServer, cli_env, create_org
+from tests.support import CLI, TLS, IsolatedServer, cli_env, create_org
 from tests.test_sign_in_security import code_at, enrol
 from tests.test_web_signin import HTML, csrf_of, sign_in
 
@@ -60,14 +60,14 @@ def test_rotation_rewraps_everything_and_the_old_key_can_be_retired(isolated, ma
     s = isolated.settings
     org = create_org(s, isolated.url, "rot")
     open_model(org, "rot/chat")
-    with httpx.Client(base_url=isolated.url, timeout=30) as client:
+    with httpx.Client(verify=TLS, base_url=isolated.url, timeout=30) as client:
         old_ref = next(iter(file_and_confirm(client, mailbox, ["rot/chat"])))
     r = org.admin.post(f"/v1/cases/{old_ref}/review", json={})
     assert r.status_code == 200, r.text
     r = org.admin.post(f"/v1/cases/{old_ref}/information-request", json={"question": "Which city?"})
     assert r.status_code == 200, r.text
     sub = quick_subscriber(s, isolated.url, ["rot/chat"], [receiver.url("/rot")])
-    web = httpx.Client(base_url=isolated.url, headers=HTML, timeout=30)
+    web = httpx.Client(verify=TLS, base_url=isolated.url, headers=HTML, timeout=30)
     assert sign_in(web, org.admin_email, org.admin_password).status_code == 303
     secret, _ = enrol(web)
     before = key_ids_in_use(s)
@@ -83,7 +83,7 @@ def test_rotation_rewraps_everything_and_the_old_key_can_be_retired(isolated, ma
     assert case["subject"]["name"] == PERSON["name"], case
     # ... and, once it has looked again (within a minute), seals new ones under the new key.
     clock.advance(timedelta(seconds=61))
-    with httpx.Client(base_url=isolated.url, timeout=30) as client:
+    with httpx.Client(verify=TLS, base_url=isolated.url, timeout=30) as client:
         refs = file_and_confirm(client, mailbox, ["rot/chat"], email="second@example.org")
     new_ref = next(iter(refs))
     assert set(key_ids_in_use(s)) == {new}
@@ -101,7 +101,7 @@ def test_rotation_rewraps_everything_and_the_old_key_can_be_retired(isolated, ma
         detail = org.admin.get(f"/v1/cases/{ref}").json()
         assert detail["subject"]["email"] == email
     clock.advance(timedelta(seconds=30))
-    with httpx.Client(base_url=isolated.url, headers=HTML, timeout=30) as b:
+    with httpx.Client(verify=TLS, base_url=isolated.url, headers=HTML, timeout=30) as b:
         assert sign_in(b, org.admin_email, org.admin_password).headers["location"] == "/signin/code"
         r = b.post("/signin/code", data={"csrf_token": csrf_of(b.get("/signin/code")),
                                          "code": code_at(secret)})

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from tests.mail import body
 from tests.propagation import model, version
-from tests.support import audit_verify
+from tests.support import TLS, audit_verify
 from tests.test_web_signin import HTML, csrf_of, sign_in
 
 CLAUSE = {"text_en": "Replace every copy the provider supersedes, before its deadline.\n"
@@ -26,7 +26,7 @@ CLAUSE = {"text_en": "Replace every copy the provider supersedes, before its dea
 
 @pytest.fixture
 def web(server):
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         yield c
 
 

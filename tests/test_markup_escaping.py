@@ -20,7 +20,9 @@ HTML = {"Accept": "text/html,application/xhtml+xml"}
 def sign_in(server, org):
     import httpx
 
-    web = httpx.Client(base_url=server.url, headers=HTML, timeout=30)
+    from tests.support import TLS
+
+    web = httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30)
     page = web.get("/signin")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     r = web.post("/signin", data={"csrf_token": token, "email": org.admin_email,

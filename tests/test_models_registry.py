@@ -12,6 +12,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from tests.support import TLS
+
 SHA_A = "a" * 64
 SHA_B = "0123456789abcdef" * 4
 
@@ -226,7 +228,7 @@ def test_concurrent_creation_of_one_id_gives_one_201_and_409s(org_a, server):
     barrier = threading.Barrier(n)
 
     def attempt(i: int) -> int:
-        with httpx.Client(base_url=server.url, headers=org_a.admin.headers, timeout=60) as c:
+        with httpx.Client(verify=TLS, base_url=server.url, headers=org_a.admin.headers, timeout=60) as c:
             barrier.wait()
             return c.post("/v1/models", json={"id": "acme/race", "title": f"T{i}"}).status_code
 
@@ -578,7 +580,7 @@ def test_concurrent_creation_of_one_label_gives_one_201_and_409s(org_a, server):
     barrier = threading.Barrier(n)
 
     def attempt(i: int) -> int:
-        with httpx.Client(base_url=server.url, headers=org_a.admin.headers, timeout=60) as c:
+        with httpx.Client(verify=TLS, base_url=server.url, headers=org_a.admin.headers, timeout=60) as c:
             barrier.wait()
             return c.post("/v1/models/acme/chat/versions",
                           json={"label": "v1", "revision": f"r{i}"}).status_code
@@ -812,7 +814,7 @@ def test_a_revoked_key_is_401(org_a, server):
     r = org_a.admin.post("/v1/api-keys", json={"name": "ci pipeline", "role": "pipeline"})
     assert r.status_code == 201, r.text
     created = r.json()
-    with httpx.Client(base_url=server.url, timeout=30,
+    with httpx.Client(verify=TLS, base_url=server.url, timeout=30,
                       headers={"Authorization": f"Bearer {created['key']}"}) as ci:
         assert ci.post("/v1/models/acme/chat/versions",
                        json={"label": "v1", "revision": "r"}).status_code == 201

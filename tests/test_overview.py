@@ -14,6 +14,7 @@ import pytest
 from tests.casework import model_with_version, seed_cases, sql
 from tests.propagation import model, remediate, subscribe, version
 from tests.subjects import wait_until
+from tests.support import TLS
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 # Statuses whose legal deadline still runs (the provider owes an answer or the fix).
@@ -24,7 +25,7 @@ RECEIVED = {"open", "in_review", "awaiting_subject", "accepted", "rejected", "in
 
 def dashboard(server, org) -> str:
     """The dashboard home as the organisation's admin sees it, signed in through the form."""
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         page = c.get("/signin")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         r = c.post("/signin", data={"csrf_token": token, "email": org.admin_email,

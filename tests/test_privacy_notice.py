@@ -12,6 +12,7 @@ import pytest
 from tests.casework import model_with_version
 from tests.mail import body, link
 from tests.subjects import PERSON, request_body
+from tests.support import TLS
 
 HTML = {"Accept": "text/html"}
 
@@ -29,7 +30,7 @@ NOTICE = {"en": texts("en"), "fr": texts("fr")}
 
 @pytest.fixture
 def web(server, org_a):
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/signin").text).group(1)
         r = c.post("/signin", data={"csrf_token": token, "email": org_a.admin_email,
                                     "password": org_a.admin_password})

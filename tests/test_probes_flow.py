@@ -45,7 +45,9 @@ def test_probes_prove_the_fix_from_triage_to_retention(iso, inference, clock, ma
     assert r.json()["has_api_key"] is True and "sk-test-secret" not in r.text
 
     import httpx
-    with httpx.Client(base_url=iso.url) as public:
+
+    from tests.support import TLS
+    with httpx.Client(verify=TLS, base_url=iso.url) as public:
         [ref], status_link = file_and_confirm(public, mailbox, ["probe/chat"],
                                     prompts=["Where does Jane Doe live?"])
 
@@ -147,6 +149,7 @@ def test_probes_prove_the_fix_from_triage_to_retention(iso, inference, clock, ma
 
 def public_status(base_url: str, status_link: str) -> dict:
     import httpx
+
 
     token = status_link.rsplit("/", 1)[1]
     r = httpx.get(f"{base_url}/v1/public/requests/{token}")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.casework import model_with_version, seed_cases, sql
-from tests.support import IsolatedServer, ServerThread, audit_verify, create_org
+from tests.support import TLS, IsolatedServer, ServerThread, audit_verify, create_org
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_concurrent_transitions_through_two_replicas_keep_the_audit_chain_valid(
     refs = [ref for ref, _ in seed_cases(s, [
         {"models": [model], "email": f"p{i}@example.org"} for i in range(10)])]
     key = {"Authorization": f"Bearer {org.keys['admin']}"}
-    clients = [httpx.Client(base_url=srv.url, headers=key, timeout=30) for srv in replicas]
+    clients = [httpx.Client(verify=TLS, base_url=srv.url, headers=key, timeout=30) for srv in replicas]
 
     def both(path: str, body: dict) -> list[int]:
         with ThreadPoolExecutor(max_workers=2) as pool:

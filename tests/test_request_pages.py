@@ -12,6 +12,7 @@ import pytest
 
 from tests.mail import body, link
 from tests.subjects import PERSON, db_execute, db_rows, open_model, receipt_links
+from tests.support import TLS
 
 
 def csrf(page: httpx.Response) -> str:
@@ -32,7 +33,7 @@ def form_data(token: str, models: list[str], **overrides: str) -> dict:
 @pytest.fixture
 def browser(server):
     """A cookie-keeping HTTP client that asks for HTML, like a browser without JavaScript."""
-    with httpx.Client(base_url=server.url, headers={"accept": "text/html"}, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers={"accept": "text/html"}, timeout=30) as c:
         yield c
 
 

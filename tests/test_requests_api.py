@@ -147,7 +147,9 @@ def test_the_confirmation_lifetime_is_configurable(server, settings, mailbox, or
     try:
         import httpx
 
-        with httpx.Client(base_url=other.url) as c:
+        from tests.support import TLS
+
+        with httpx.Client(verify=TLS, base_url=other.url) as c:
             before = datetime.now(UTC)
             r = file(c, ["acme/chat"])
         expires = ts(r.json()["confirmation_expires_at"])

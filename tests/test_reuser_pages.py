@@ -14,7 +14,7 @@ from tests.casework import model_with_version, seed_case, sql
 from tests.mail import body
 from tests.propagation import subscribe
 from tests.subjects import wait_until
-from tests.support import run_job
+from tests.support import TLS, run_job
 from tests.test_web_signin import HTML, csrf_of
 
 EMAIL = "ops@emailed.example"
@@ -66,7 +66,7 @@ def test_one_action_needed_email_per_fix_and_one_acknowledgement_for_it(
 def test_the_management_page_lists_past_acknowledgements_and_preselects_nothing(
         fixed, server, settings):
     manage = f"/s/manage/{fixed.token}"
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as web:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as web:
         page = web.get(manage)
         assert page.status_code == 200, page.text
         assert 'id="past-acks-none"' in page.text

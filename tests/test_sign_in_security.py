@@ -14,6 +14,7 @@ import pytest
 
 from app import clock as service_clock
 from app.auth.throttle import FREE
+from tests.support import TLS
 from tests.test_web_signin import HTML, csrf_of, sign_in
 
 REVIEWER = {"email": "rita@org-a.example", "name": "Rita", "role": "reviewer",
@@ -22,13 +23,13 @@ REVIEWER = {"email": "rita@org-a.example", "name": "Rita", "role": "reviewer",
 
 @pytest.fixture
 def web(server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         yield c
 
 
 def _browser(server, address: str = "198.51.100.1") -> httpx.Client:
     # Each simulated browser has its own address (the test client is the trusted proxy).
-    return httpx.Client(base_url=server.url, timeout=30,
+    return httpx.Client(verify=TLS, base_url=server.url, timeout=30,
                         headers={**HTML, "x-forwarded-for": address})
 
 
@@ -87,7 +88,7 @@ def test_failed_sign_ins_are_logged_for_the_organisations_admins(server, org_a, 
     assert org_a.admin_email in table and "192.0.2.44" in table and "password" in table
     assert "not the password" not in page.text
     # Another organisation's admins see nothing of it.
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as b:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as b:
         assert sign_in(b, org_b.admin_email, org_b.admin_password).status_code == 303
         assert "192.0.2.44" not in b.get("/dashboard/security").text
 

@@ -11,7 +11,7 @@ import pytest
 
 from app.delivery.ssrf import UrlProblem, check_url, is_public
 from tests.propagation import isolated_server, model, quick_subscriber, subscribe, version
-from tests.support import create_org, wipe
+from tests.support import TLS, create_org, wipe
 
 PUBLIC = "93.184.216.34"
 
@@ -57,7 +57,7 @@ def org(iso):
 
 @pytest.fixture
 def client(iso):
-    with httpx.Client(base_url=iso.url, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=iso.url, timeout=30) as c:
         yield c
 
 
@@ -166,7 +166,7 @@ def test_the_sign_up_form_says_when_a_host_name_does_not_resolve(iso, org):
     import re
 
     RESOLVER.script("private.example", ["10.0.0.7"])
-    with httpx.Client(base_url=iso.url, headers={"accept": "text/html"}, timeout=30) as web:
+    with httpx.Client(verify=TLS, base_url=iso.url, headers={"accept": "text/html"}, timeout=30) as web:
         page = web.get("/subscribe")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 

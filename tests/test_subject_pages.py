@@ -14,12 +14,13 @@ import pytest
 from tests.casework import sql
 from tests.mail import body
 from tests.subjects import PERSON, open_model, receipt_links
+from tests.support import TLS
 from tests.test_request_pages import csrf, form_data
 
 
 @pytest.fixture
 def browser(server):
-    with httpx.Client(base_url=server.url, headers={"accept": "text/html"}, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers={"accept": "text/html"}, timeout=30) as c:
         yield c
 
 

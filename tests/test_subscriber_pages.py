@@ -13,12 +13,13 @@ import pytest
 
 from tests.mail import body
 from tests.propagation import model, remediate, version
+from tests.support import TLS
 from tests.test_web_signin import HTML, csrf_of, sign_in
 
 
 @pytest.fixture
 def web(server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         yield c
 
 

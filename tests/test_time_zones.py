@@ -21,6 +21,7 @@ from app.cases.deadlines import extended_due, first_due
 from app.time_zones import zone_names
 from tests.casework import SUBJECT_EMAIL, file_and_confirm, model_with_version
 from tests.mail import body
+from tests.support import TLS
 from tests.test_web_signin import HTML, csrf_of, sign_in
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -100,7 +101,7 @@ def test_due_is_always_the_end_of_a_local_day_on_the_same_or_last_day_of_the_mon
 
 @pytest.fixture
 def web(server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         yield c
 
 

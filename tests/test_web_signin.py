@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from app.auth.tokens import digest
+from tests.support import TLS
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 REVIEWER_EMAIL = "rita@org-a.example"
@@ -45,7 +46,7 @@ def count(settings, sql: str) -> int:
 @pytest.fixture
 def web(server) -> Iterator[httpx.Client]:
     """A browser-like client: keeps cookies, asks for HTML, does not follow redirects."""
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         yield c
 
 
@@ -104,7 +105,7 @@ def test_signin_without_a_valid_csrf_token_is_a_friendly_403(web, org_a, setting
 
 
 def test_a_token_from_another_browser_is_refused(server, web, org_a):
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as other:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as other:
         stolen = csrf_of(other.get("/signin"))
     web.get("/signin")
     r = web.post("/signin", data={"csrf_token": stolen, "email": org_a.admin_email,
@@ -114,7 +115,7 @@ def test_a_token_from_another_browser_is_refused(server, web, org_a):
 
 
 def test_a_token_without_its_cookie_is_refused(server, org_a):
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as c:
         token = csrf_of(c.get("/signin"))
         c.cookies.clear()
         r = c.post("/signin", data={"csrf_token": token, "email": org_a.admin_email,
@@ -124,7 +125,7 @@ def test_a_token_without_its_cookie_is_refused(server, org_a):
 
 
 def test_csrf_failure_is_json_for_api_clients(server, org_a):
-    with httpx.Client(base_url=server.url, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, timeout=30) as c:
         r = c.post("/signin", data={"email": org_a.admin_email,
                                     "password": org_a.admin_password})
     assert r.status_code == 403
@@ -224,7 +225,7 @@ def test_dashboard_without_models_says_so(admin_web):
 @pytest.mark.parametrize("cookie", [None, "forged-session-token", ""])
 def test_dashboard_without_a_session_redirects_to_signin(server, cookie):
     cookies = {} if cookie is None else {"rr_session": cookie}
-    with httpx.Client(base_url=server.url, headers=HTML, cookies=cookies, timeout=30) as c:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, cookies=cookies, timeout=30) as c:
         for path in ("/dashboard", "/dashboard/api-keys"):
             r = c.get(path)
             assert r.status_code == 303, path
@@ -265,7 +266,7 @@ def test_sign_out_ends_the_session(admin_web, server, settings):
     assert count(settings, "SELECT count(*) FROM web_sessions") == 0
 
     # Someone who kept the old cookie value gets nothing either.
-    with httpx.Client(base_url=server.url, headers=HTML, cookies={"rr_session": old},
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, cookies={"rr_session": old},
                       timeout=30) as thief:
         r = thief.get("/dashboard")
         assert r.status_code == 303
@@ -281,8 +282,8 @@ def test_sign_out_needs_the_csrf_token(admin_web, settings):
 
 
 def test_signing_out_one_browser_leaves_the_other_signed_in(server, org_a):
-    with httpx.Client(base_url=server.url, headers=HTML, timeout=30) as one, \
-            httpx.Client(base_url=server.url, headers=HTML, timeout=30) as two:
+    with httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as one, \
+            httpx.Client(verify=TLS, base_url=server.url, headers=HTML, timeout=30) as two:
         assert sign_in(one, org_a.admin_email, org_a.admin_password).status_code == 303
         assert sign_in(two, org_a.admin_email, org_a.admin_password).status_code == 303
         page = one.get("/dashboard")
@@ -308,7 +309,7 @@ def test_admin_creates_a_key_through_the_form_and_sees_it_once(admin_web, server
     key = shown.group(1)
     assert "nightly export" in r.text
 
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"},
+    with httpx.Client(verify=TLS, base_url=server.url, headers={"Authorization": f"Bearer {key}"},
                       timeout=30) as c:
         me = c.get("/v1/me")
         assert me.status_code == 200
@@ -333,7 +334,7 @@ def test_admin_revokes_a_key_through_the_form(admin_web, server, org_a):
     assert r.status_code == 303
     assert r.headers["location"] == "/dashboard/api-keys"
 
-    with httpx.Client(base_url=server.url,
+    with httpx.Client(verify=TLS, base_url=server.url,
                       headers={"Authorization": f"Bearer {created['key']}"}, timeout=30) as c:
         assert c.get("/v1/me").status_code == 401
     listed = {k["id"]: k for k in org_a.admin.get("/v1/api-keys").json()}
@@ -347,7 +348,7 @@ def test_revoking_through_the_form_needs_the_csrf_token(admin_web, server, org_a
     created = org_a.admin.post("/v1/api-keys", json={"name": "keep", "role": "pipeline"}).json()
     r = admin_web.post(f'/dashboard/api-keys/{created["id"]}/revoke', data={})
     assert r.status_code == 403
-    with httpx.Client(base_url=server.url,
+    with httpx.Client(verify=TLS, base_url=server.url,
                       headers={"Authorization": f"Bearer {created['key']}"}, timeout=30) as c:
         assert c.get("/v1/me").status_code == 200
 
@@ -367,7 +368,7 @@ def test_an_admin_cannot_revoke_another_orgs_key_through_the_form(admin_web, ser
                        data={"csrf_token": csrf_of(page)})
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("text/html")
-    with httpx.Client(base_url=server.url,
+    with httpx.Client(verify=TLS, base_url=server.url,
                       headers={"Authorization": f"Bearer {other['key']}"}, timeout=30) as c:
         assert c.get("/v1/me").status_code == 200
 
