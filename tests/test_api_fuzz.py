@@ -72,7 +72,9 @@ class AdminKey:
 
 
 @schema.parametrize()
-@settings(max_examples=10, deadline=None, derandomize=True,
+# Six generated cases per operation on top of the coverage phase's boundary cases (which are
+# most of the calls): more cost CI a minute and found nothing more in the runs compared.
+@settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
 def test_every_operation_survives_generated_input(case, server, org_a):
     CURRENT_KEY["admin"] = org_a.keys["admin"]
