@@ -142,11 +142,26 @@ def lazy_t(key: str, **values: object) -> str:
 # --- dates and numbers in the reader's language -----------------------------------------------
 
 
+# The reader's time zone: a staff page is rendered in its organisation's zone (set by
+# `use_zone` around the rendering); elsewhere UTC, unless a template names a zone.
+_zone: contextvars.ContextVar[str | None] = contextvars.ContextVar("rr_zone", default=None)
+
+
+@contextlib.contextmanager
+def use_zone(zone: str | None) -> Iterator[None]:
+    token = _zone.set(zone if zone and zone != "UTC" else None)
+    try:
+        yield
+    finally:
+        _zone.reset(token)
+
+
 def format_date(value: date | datetime | None, fmt: str = "long", zone: str | None = None) -> str:
     """"3 January 2027" / "3 janvier 2027"; with `zone` (IANA), the day in that zone (a due date
     ends with a day of the organisation's zone, which in UTC may be the next day)."""
     if value is None:
         return "—"
+    zone = zone or _zone.get()
     if zone and isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(zone))
     return dates.format_date(value, fmt, locale=_current.get())
@@ -159,8 +174,11 @@ def format_datetime(value: datetime | None, fmt: str = "long", zone: str | None 
         return "—"
     lang = _current.get()
     label = "UTC"
+    zone = zone or _zone.get()
     if zone:
         value, label = value.astimezone(ZoneInfo(zone)), zone
+    elif isinstance(value.tzinfo, ZoneInfo) and value.tzinfo.key != "UTC":
+        label = value.tzinfo.key  # already in a zone (an email's due date, say): name it
     time = dates.format_time(value, "HH:mm", locale=lang)
     return f"{dates.format_date(value, fmt, locale=lang)}, {time} {label}"
 

@@ -201,3 +201,13 @@ def test_west_of_utc_people_read_the_local_due_day(org_a, client, mailbox, web):
     shown = page.text.split('id="due">', 1)[1].split("<", 1)[0]
     assert shown.strip() == (f"{format_date(local_due.date(), 'long', locale='en')}, "
                              "23:59 America/New_York")
+
+    # The queue and the staff's emails read in the same zone: the New York day, named so.
+    local_day = format_date(local_due.date(), "long", locale="en")
+    utc_day = format_date(due.astimezone(UTC).date(), "long", locale="en")
+    queue = web.get("/dashboard/cases").text
+    assert ref in queue and local_day in queue and utc_day not in queue
+    r = org_a.admin.post(f"/v1/cases/{ref}/assignment", json={"assignee": org_a.admin_email})
+    assert r.status_code == 200, r.text
+    assigned = body(mailbox.wait_for(org_a.admin_email, "is assigned to you"))
+    assert f"{local_day}, 23:59 America/New_York" in assigned and utc_day not in assigned

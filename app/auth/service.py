@@ -37,6 +37,7 @@ class Principal:
     actor_id: uuid.UUID
     label: str
     language: str = "en"  # a signed-in user's preference; API keys read English
+    time_zone: str = "UTC"  # the organisation's (IANA): dates on its staff pages are in it
 
     @property
     def actor(self) -> str:
@@ -170,8 +171,11 @@ async def principal_for_web_session(session: AsyncSession, token: str,
     if found is None:
         return None
     _, user = found
+    zone = await session.scalar(select(Organization.time_zone)
+                                .where(Organization.id == user.org_id))
     return Principal(org_id=user.org_id, role=Role(user.role), kind="user",
-                     actor_id=user.id, label=user.email, language=user.language)
+                     actor_id=user.id, label=user.email, language=user.language,
+                     time_zone=zone or "UTC")
 
 
 async def end_web_session(session: AsyncSession, token: str) -> None:

@@ -5,12 +5,14 @@ or the provider typed: the full texts are on the status page and the dashboard."
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Role, User
+from app.cases.deadlines import org_zone
 from app.cases.models import Case
 from app.cases.subject import open_subject
 from app.config import Settings
@@ -53,6 +55,9 @@ async def tell_staff(
     context: dict[str, Any],
 ) -> list[uuid.UUID]:
     ids = []
+    # Dates read in the organisation's zone (a due date ends with one of its days).
+    zone = await org_zone(session, case.org_id)
+    context = {k: v.astimezone(zone) if isinstance(v, datetime) else v for k, v in context.items()}
     for user in users:
         email = await emails.enqueue(
             session, keyring, to=user.email, kind=kind, lang=user.language,

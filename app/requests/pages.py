@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from app.cases.deadlines import org_zone
 from app.cases.messages import exchange
 from app.db import Session
 from app.errors import Conflict, InvalidInput, NotFound, TooManyRequests
@@ -183,7 +184,9 @@ async def confirm_submit(request: Request, token: str, session: Session,
     except (NotFound, Conflict, LinkExpired) as exc:
         return _link_problem(request, lang, exc)
     lang = done[0].case.language if done and "lang" not in request.query_params else lang
-    return page(request, "requests/confirmed.html", lang, {"done": done})
+    # Each due date in its provider's time zone (one request may reach several providers).
+    zones = {c.case.id: (await org_zone(session, c.case.org_id)).key for c in done}
+    return page(request, "requests/confirmed.html", lang, {"done": done, "zones": zones})
 
 
 @router.get("/r/status/{token}")

@@ -75,7 +75,8 @@ def render(
     assert cookie is not None
     ctx = {"csrf_token": _csrf_for(request, cookie), "principal": None, **(context or {})}
     ctx["lang"] = page_language(request, ctx)
-    with i18n.use_language(ctx["lang"]):  # the template is rendered right here
+    zone = getattr(ctx["principal"], "time_zone", None)  # staff pages: the organisation's
+    with i18n.use_language(ctx["lang"]), i18n.use_zone(zone):  # rendered right here
         response = templates.TemplateResponse(request, template, ctx, status_code=status_code,
                                               headers=headers)
     if request.query_params.get("lang") in i18n.LANGUAGES:  # the switch: remembered
