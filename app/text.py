@@ -18,7 +18,19 @@ TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 # A version label is one path segment of /versions/{label}; "." and ".." are dot segments,
 # which clients normalise away. (The look-ahead needs Python's regex engine.)
 LABEL_PATTERN = r"^(?!\.\.?$)[^\s/\x00-\x1f\x7f][^/\x00-\x1f\x7f]*$"
+# Text that must say something: it is stripped, then refused if empty, so the published pattern
+# asks for one character that is not white space (clients and generated tests then know it).
+_TEXT_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_LINE_CHAR = r"[^\x00-\x1f\x7f]"
+REQUIRED_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f]{_TEXT_CHAR}*$"
+REQUIRED_LINE_PATTERN = rf"^{_LINE_CHAR}*[^\s\x00-\x1f\x7f]{_LINE_CHAR}*$"
+NON_BLANK_PATTERN = r"\S"
+TWO_NON_BLANK_PATTERN = r"\S[\s\S]*\S"  # at least two characters once stripped
 PATTERN_MESSAGES = {
+    REQUIRED_TEXT_PATTERN: "must not be blank or contain control characters",
+    REQUIRED_LINE_PATTERN: "must be a single line, not blank, without control characters",
+    NON_BLANK_PATTERN: "must not be blank",
+    TWO_NON_BLANK_PATTERN: "must be at least 2 characters besides spaces",
     ONE_LINE_PATTERN: "must be a single line without control characters",
     TEXT_PATTERN: "must not contain control characters",
     LABEL_PATTERN: "must be one path segment: no '/', no leading space, no control "
@@ -33,6 +45,9 @@ def has_control_characters(value: str) -> bool:
 
 OneLine = Annotated[str, Field(pattern=ONE_LINE_PATTERN)]
 MultiLine = Annotated[str, Field(pattern=TEXT_PATTERN)]
+RequiredLine = Annotated[str, Field(pattern=REQUIRED_LINE_PATTERN)]
+RequiredText = Annotated[str, Field(pattern=REQUIRED_TEXT_PATTERN)]
+NonBlank = Annotated[str, Field(pattern=NON_BLANK_PATTERN)]
 
 
 NOT_NULL: JsonDict = {"not": {"type": "null"}}

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, 
 from app.cases.models import CaseKind, CaseStatus, Decision, ObjectionBasis, RejectionGround
 from app.models_registry.schemas import Digest
 from app.probes.schemas import RunRead
-from app.text import MultiLine, when
+from app.text import RequiredText, when
 
 REFERENCE_PATTERN = r"^RR-[0-9A-Z]{4}-[0-9A-Z]{4}$"
 
@@ -20,8 +20,9 @@ Reference = Annotated[str, Field(pattern=REFERENCE_PATTERN, examples=["RR-7K3F-9
 # An internal note. The audit trail outlives the subject's data (it is never erased), so it
 # holds only a digest; the note is sealed under the case's key and erased with the subject's
 # data at retention.
-Note = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Message = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Note = Annotated[RequiredText, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Message = Annotated[RequiredText, StringConstraints(strip_whitespace=True, min_length=1,
+                                                     max_length=5000)]
 StaffEmail = Annotated[EmailStr, Field(max_length=320)]
 
 
@@ -318,7 +319,7 @@ class DecisionBody(BaseModel):
 
 class ExtensionBody(BaseModel):
     months: int = Field(ge=1, le=2, description="one or two further months")
-    reason: Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1,
+    reason: Annotated[RequiredText, StringConstraints(strip_whitespace=True, min_length=1,
                                               max_length=1000)] = Field(
         description="told to the subject (Art. 12(3)); sealed, erased with the subject's data")
 

@@ -5,9 +5,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.text import MultiLine
+from app.text import RequiredText
 
-Text = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1,
+Text = Annotated[RequiredText, StringConstraints(strip_whitespace=True, min_length=1,
                                              max_length=2000)]
 FIELDS = ("controller", "controller_contact", "dpo_contact", "purpose", "legal_basis",
           "retention", "recipients", "rights")

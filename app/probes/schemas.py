@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from app.probes.detect import TargetKind
 from app.probes.models import InferenceApi, RunMoment, RunStatus
+from app.text import TWO_NON_BLANK_PATTERN, NonBlank
 
 Strict = ConfigDict(extra="forbid")
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Text = Annotated[NonBlank, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Artifact = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
 
 
@@ -56,7 +57,7 @@ class EndpointRead(BaseModel):
 class TemplatesBody(BaseModel):
     model_config = Strict
     language: Literal["en", "fr"]
-    templates: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+    templates: list[Annotated[NonBlank, StringConstraints(strip_whitespace=True, min_length=1,
                                                      max_length=300)]] = Field(max_length=20)
 
     @field_validator("templates")
@@ -79,7 +80,8 @@ class TemplatesRead(BaseModel):
 class TargetBody(BaseModel):
     model_config = Strict
     kind: TargetKind
-    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500,
+                                            pattern=TWO_NON_BLANK_PATTERN)]
 
 
 class ProbeSetUpdate(BaseModel):

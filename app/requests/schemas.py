@@ -14,12 +14,13 @@ from app.cases.schemas import (
 )
 from app.i18n import Language
 from app.models_registry.schemas import ModelId
-from app.text import MultiLine, OneLine
+from app.text import RequiredLine, RequiredText
 
-Line = Annotated[OneLine, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Prompt = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1,
+Line = Annotated[RequiredLine, StringConstraints(strip_whitespace=True, min_length=1,
+                                                 max_length=500)]
+Prompt = Annotated[RequiredText, StringConstraints(strip_whitespace=True, min_length=1,
                                                 max_length=2000)]
-LongText = Annotated[MultiLine, StringConstraints(strip_whitespace=True, min_length=1,
+LongText = Annotated[RequiredText, StringConstraints(strip_whitespace=True, min_length=1,
                                                   max_length=5000)]
 
 LIMITS = {
@@ -36,7 +37,7 @@ class RequestCreate(BaseModel):
     models: list[ModelId] = Field(min_length=1, max_length=20,
                                   description="models whose intake is open (`namespace/name`)")
     kind: CaseKind = Field(description="`objection` (GDPR Art. 21) or `erasure` (Art. 17)")
-    name: Annotated[OneLine, StringConstraints(strip_whitespace=True, min_length=1,
+    name: Annotated[RequiredLine, StringConstraints(strip_whitespace=True, min_length=1,
                                                max_length=200)]
     email: EmailStr = Field(max_length=254)
     description: LongText = Field(
