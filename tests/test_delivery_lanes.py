@@ -7,7 +7,9 @@ import asyncio
 import time
 
 import pytest
+import sqlalchemy as sa
 
+from app.db import utcnow
 from tests.propagation import isolated_server, quick_subscriber
 from tests.receiver import Answer
 from tests.support import create_org, wipe
@@ -56,3 +58,46 @@ def test_dead_endpoints_do_not_delay_healthy_ones(iso, org, receiver):
     assert healthy_done and healthy_done[0] < 3, healthy_done
     # The dead ones timed out and wait for their retry; the healthy ones succeeded.
     assert statuses(iso.settings) == {"succeeded": 20, "pending": 12}
+
+
+def test_retries_to_failing_endpoints_never_take_the_healthy_ones_room(iso, org, receiver):
+    """Endpoints already failing share a small lane. Their due retries, however many, are not
+    all claimed at once: the surplus goes back for later (no attempt counted), so healthy
+    deliveries due after them still go out at once."""
+    dead = [f"/gone/{i}" for i in range(40)]  # 40 against a claim capacity of 16 (4 x 4 slots)
+    healthy = [f"/fine/{i}" for i in range(10)]
+    for p in dead:
+        receiver.answer(p, Answer(204, delay=5))  # never answers within the 4 s timeout
+    for p in healthy:
+        receiver.answer(p, Answer(204, delay=0.02))
+    assert org.admin.post("/v1/models", json={"id": "lanes/ok", "title": "OK"}).status_code == 201
+    for i in range(0, 40, 10):
+        quick_subscriber(iso.settings, iso.url, ["lanes/m"], [receiver.url(p) for p in dead[i:i + 10]])
+    quick_subscriber(iso.settings, iso.url, ["lanes/ok"], [receiver.url(p) for p in healthy])
+    engine = sa.create_engine(iso.settings.sync_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:  # they have been failing for a while: the failing lane's
+        conn.execute(sa.text("UPDATE webhook_endpoints SET failing_since = :at "
+                             "WHERE url LIKE '%/gone/%'"), {"at": utcnow()})
+    # The dead endpoints' deliveries are due first (their event came first).
+    org.admin.post("/v1/models/lanes/m/versions", json={"label": "v1", "revision": "r"})
+    org.admin.post("/v1/models/lanes/ok/versions", json={"label": "v1", "revision": "r"})
+    start = time.monotonic()
+    healthy_done: list[float] = []
+
+    def done() -> bool:
+        if not healthy_done and all(receiver.to(p) for p in healthy):
+            healthy_done.append(time.monotonic() - start)
+        return bool(healthy_done)
+
+    asyncio.run(run_workers(iso.settings, done, {}))
+    time.sleep(1.5)  # the receiver's handlers of the dead endpoints finish before it stops
+    # Without the surplus given back, the healthy ones waited for 40 / 2 dead rounds of 4 s.
+    assert healthy_done and healthy_done[0] < 3, healthy_done
+    assert statuses(iso.settings) == {"succeeded": 10, "pending": 40}
+    with engine.connect() as conn:  # given back unsent: no attempt counted or logged for them
+        attempts, logged = conn.execute(sa.text(
+            "SELECT (SELECT sum(attempts) FROM deliveries WHERE status = 'pending'), "
+            "(SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id "
+            "WHERE d.status = 'pending')")).one()
+    engine.dispose()
+    assert attempts == logged < 40, (attempts, logged)

@@ -115,6 +115,11 @@ class Sender:
                 left.append(lane.queue.get_nowait())
         return left
 
+    def failing_backlog(self) -> int:
+        """Jobs of endpoints already failing, queued or being sent."""
+        lane = self.failing
+        return lane.queue.qsize() + sum(1 for p in lane.places if p.started)
+
     def busy(self) -> bool:
         return any(p.started for lane in (self.healthy, self.failing) for p in lane.places)
 

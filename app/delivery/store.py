@@ -86,8 +86,9 @@ class Store(Protocol):
         """Write `results` still held by their owner, and the endpoints' health (committed);
         returns how many were written (the others were late)."""
 
-    async def release(self, held: list[tuple[int, str]]) -> None:
-        """Give claimed, unsent deliveries back at once (the worker is stopping)."""
+    async def release(self, held: list[tuple[int, str]], due_at: datetime | None = None) -> None:
+        """Give claimed, unsent deliveries back (the worker is stopping: at once; surplus work
+        for a busy lane: due again at `due_at`). No attempt is counted."""
 
     async def wait_for_work(self, timeout: float) -> None:
         """Return when new deliveries may be due (written by another connection), or after

@@ -87,7 +87,8 @@ def _uuids(values: list[uuid.UUID] | set[uuid.UUID]) -> str:
 
 
 _PG_RELEASE = text("""
-UPDATE deliveries d SET lease_until = NULL, lease_owner = NULL
+UPDATE deliveries d SET lease_until = NULL, lease_owner = NULL,
+    next_attempt_at = COALESCE(CAST(:due_at AS TIMESTAMP WITH TIME ZONE), d.next_attempt_at)
 FROM unnest(CAST(:ids AS BIGINT[]), CAST(:owners AS VARCHAR[])) AS v(id, owner)
 WHERE d.id = v.id AND d.lease_owner = v.owner AND d.status = :pending
 """)
@@ -145,12 +146,12 @@ class PgStore:
         async with self.engine.begin() as conn:
             return len((await conn.execute(_PG_RECORD, params)).all())
 
-    async def release(self, held: list[tuple[int, str]]) -> None:
+    async def release(self, held: list[tuple[int, str]], due_at: datetime | None = None) -> None:
         if held:
             async with self.engine.begin() as conn:
                 await conn.execute(_PG_RELEASE, {
                     "ids": [i for i, _ in held], "owners": [o for _, o in held],
-                    "pending": DeliveryStatus.pending.value})
+                    "pending": DeliveryStatus.pending.value, "due_at": due_at})
 
     async def aclose(self) -> None:
         if self._listener is not None:

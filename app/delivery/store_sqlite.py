@@ -230,11 +230,13 @@ class SqliteStore:
                     return
             await asyncio.sleep(min(DATA_VERSION_POLL, max(0.0, deadline - loop.time())))
 
-    async def release(self, held: list[tuple[int, str]]) -> None:
+    async def release(self, held: list[tuple[int, str]], due_at: datetime | None = None) -> None:
         def work(conn: sqlite3.Connection) -> None:
-            conn.executemany("UPDATE deliveries SET lease_until = NULL, lease_owner = NULL "
+            conn.executemany("UPDATE deliveries SET lease_until = NULL, lease_owner = NULL, "
+                             "next_attempt_at = COALESCE(?, next_attempt_at) "
                              "WHERE id = ? AND lease_owner = ? AND status = ?",
-                             [(i, o, DeliveryStatus.pending.value) for i, o in held])
+                             [(_ts(due_at), i, o, DeliveryStatus.pending.value)
+                              for i, o in held])
 
         if held:
             await self._run(lambda: self._transaction(self._connection(), work))

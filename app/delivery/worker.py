@@ -77,6 +77,9 @@ class DeliveryWorker:
         self.jobs = JobBuilder(settings, keyring)
         self.sender = Sender(settings, keys or ServiceKeys.from_settings(settings),
                              done=self._done, room=self._free)
+        # Of the capacity, at most this much for endpoints already failing (four rounds of
+        # their lane's senders).
+        self.failing_capacity = 4 * self.sender.failing.size
         self.recorder = Recorder(self.store, sessionmaker, settings, keyring,
                                  recorded=self._recorded)
         self._in_flight = 0  # claimed and not recorded (waiting sends included)
@@ -132,10 +135,13 @@ class DeliveryWorker:
                 jobs = await self._claim(wanted)
             except Exception:
                 log.exception("claiming deliveries failed; trying again")
+            claimed = len(jobs)
+            if any(job.failing for job in jobs):
+                jobs = await self._defer_surplus_failing(jobs)
             for job in jobs:
                 self._in_flight += 1
                 self.sender.submit(job)
-            if len(jobs) >= wanted:
+            if claimed >= wanted:
                 continue  # more may be due: claim again at once
             # Nothing more due now: wait for new deliveries to be written (notified), for
             # retries to come due (the poll), or for the stop.
@@ -149,6 +155,25 @@ class DeliveryWorker:
                                               owner=owner, known_events=self.jobs.known_events())
         self.jobs.learn(events)
         return self.jobs.build(rows, owner, now)
+
+    async def _defer_surplus_failing(self, jobs: list[Job]) -> list[Job]:
+        """Endpoints already failing share a small lane. Claimed beyond what it works off in
+        a few rounds, their retries would fill the claim's whole capacity and starve healthy
+        endpoints (the retries of 1,000 dead endpoints held up 100,000 healthy deliveries for
+        minutes): the surplus goes back, due again after one timeout, no attempt counted."""
+        room = max(0, self.failing_capacity - self.sender.failing_backlog())
+        failing = [job for job in jobs if job.failing]
+        surplus = failing[room:]
+        if not surplus:
+            return jobs
+        later = utcnow() + timedelta(seconds=self.settings.webhook_timeout_seconds)
+        try:
+            await self.store.release([(j.delivery_id, j.lease_owner) for j in surplus
+                                      if j.lease_owner is not None], due_at=later)
+        except Exception:  # their leases run out instead; they are not sent by this worker
+            log.exception("deferring %d deliveries to failing endpoints failed", len(surplus))
+        deferred = {id(job) for job in surplus}
+        return [job for job in jobs if id(job) not in deferred]
 
     async def _record(self, batch: list[Outcome]) -> None:
         await self.recorder.record(batch)
