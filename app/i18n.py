@@ -167,6 +167,15 @@ def format_date(value: date | datetime | None, fmt: str = "long", zone: str | No
     return dates.format_date(value, fmt, locale=_current.get())
 
 
+def format_month(key: str, fmt: str = "MMM yyyy") -> str:
+    """A month key ("2026-11") as its reader reads it: "Nov 2026" / "nov. 2026"."""
+    try:
+        first = date.fromisoformat(f"{key}-01")
+    except ValueError:
+        return key
+    return dates.format_date(first, fmt, locale=_current.get())
+
+
 def format_datetime(value: datetime | None, fmt: str = "long", zone: str | None = None) -> str:
     """"3 January 2027, 14:05 UTC": the stored times are UTC; with `zone`, in that zone and
     named after it ("3 January 2027, 23:59 Europe/Paris")."""
@@ -204,6 +213,7 @@ def install(env: Any) -> None:
     env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext,
                                   npgettext=npgettext)
     env.filters.update(tr=gettext, format_date=format_date, format_datetime=format_datetime,
+                       format_month=format_month,
                        format_number=format_number, format_percent=format_percent)
     env.globals.update(LANGUAGES=LANGUAGES, NATIVE_NAMES=NATIVE_NAMES)
 

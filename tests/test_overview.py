@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
+from babel.dates import format_date
 
 from tests.casework import model_with_version, seed_cases, sql
 from tests.propagation import model, remediate, subscribe, version
@@ -144,9 +145,15 @@ def test_the_overview_figures_match_the_seeded_cases(server, settings, org_a, pl
         svg = re.search(rf'<svg id="{chart}".*?</svg>', html, re.S).group(0)
         assert len(re.findall(r'<g class="bar">', svg)) == 12
     answered_svg = re.search(r'<svg id="chart-answered".*?</svg>', html, re.S).group(0)
-    bars = re.findall(r'<title>(\d{4}-\d{2}): ([^<]*)</title>', answered_svg)
+    # Months read as words in the page's language ("January 2028"), never as keys.
+    def month_words(key: str) -> str:
+        return format_date(date.fromisoformat(f"{key}-01"), "MMMM yyyy", locale="en")
+
+    bars = re.findall(r'<title>([^<:]+): ([^<]*)</title>', answered_svg)
     assert {m: v for m, v in bars if v != "0"} == \
-        {m: str(len(a)) for m, a in answered.items() if a}
+        {month_words(m): str(len(a)) for m, a in answered.items() if a}
+    rows_shown = re.findall(r'<tr data-month="(\d{4}-\d{2})"><th scope="row">([^<]*)</th>', html)
+    assert [words for _, words in rows_shown] == [month_words(m) for m in months]
     assert "<script" not in html
 
 
