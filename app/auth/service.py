@@ -151,28 +151,36 @@ async def start_web_session(session: AsyncSession, user: User, max_age_seconds: 
     return token
 
 
-async def web_session_user(session: AsyncSession, token: str,
-                           stages: tuple[str, ...]) -> tuple[WebSession, User] | None:
-    """The unexpired session of this token in one of `stages`, with its active user."""
+async def _session_row(session: AsyncSession, token: str,
+                       stages: tuple[str, ...]) -> tuple[WebSession, User, str] | None:
+    """The unexpired session of this token in one of `stages`, its active user and the
+    organisation's time zone: one query, made on every dashboard request."""
     row = (await session.execute(
-        select(WebSession, User).join(User, User.id == WebSession.user_id)
+        select(WebSession, User, Organization.time_zone)
+        .join(User, User.id == WebSession.user_id)
+        .join(Organization, Organization.id == User.org_id)
         .where(WebSession.token_hash == digest(token)))).first()
     if row is None:
         return None
-    web_session, user = row
+    web_session, user, zone = row
     if web_session.expires_at <= utcnow() or not user.is_active or web_session.stage not in stages:
         return None
-    return web_session, user
+    return web_session, user, zone
+
+
+async def web_session_user(session: AsyncSession, token: str,
+                           stages: tuple[str, ...]) -> tuple[WebSession, User] | None:
+    """The unexpired session of this token in one of `stages`, with its active user."""
+    found = await _session_row(session, token, stages)
+    return None if found is None else (found[0], found[1])
 
 
 async def principal_for_web_session(session: AsyncSession, token: str,
                                     stages: tuple[str, ...] = ("active",)) -> Principal | None:
-    found = await web_session_user(session, token, stages)
+    found = await _session_row(session, token, stages)
     if found is None:
         return None
-    _, user = found
-    zone = await session.scalar(select(Organization.time_zone)
-                                .where(Organization.id == user.org_id))
+    _, user, zone = found
     return Principal(org_id=user.org_id, role=Role(user.role), kind="user",
                      actor_id=user.id, label=user.email, language=user.language,
                      time_zone=zone or "UTC")
