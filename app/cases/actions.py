@@ -172,10 +172,8 @@ async def extend(
                        action="case.extended", **sealed_note(keyring, case, reason),
                        details={"months": months, "from": previous.isoformat(),
                                 "due_at": case.due_at.isoformat()})
-    # The due day as the organisation's calendar has it (in UTC it may be the next day).
     await notify.tell_subject(session, keyring, case, "extended",
-                              {"due_at": case.due_at.astimezone(zone), "months": months,
-                               "reason": reason})
+                              {"due_at": case.due_at, "months": months, "reason": reason})
     return case
 
 

@@ -29,11 +29,20 @@ async def tell_subject(
     data = open_subject(keyring, case)
     if data is None:
         return None
+    context = await _in_org_zone(session, case, context or {})
     return await emails.enqueue(
         session, keyring, to=data["email"], kind=kind, lang=case.language,
         context={"reference": case.reference, "status_link": data.get("status_link"),
-                 **(context or {})}, case_id=case.id,
+                 **context}, case_id=case.id,
         org_id=case.org_id)
+
+
+async def _in_org_zone(session: AsyncSession, case: Case,
+                       context: dict[str, Any]) -> dict[str, Any]:
+    """A case's emails give dates in its organisation's time zone: a due date ends with one of
+    its days, which in UTC may be the next one."""
+    zone = await org_zone(session, case.org_id)
+    return {k: v.astimezone(zone) if isinstance(v, datetime) else v for k, v in context.items()}
 
 
 def case_link(settings: Settings, case: Case) -> str:
@@ -55,9 +64,7 @@ async def tell_staff(
     context: dict[str, Any],
 ) -> list[uuid.UUID]:
     ids = []
-    # Dates read in the organisation's zone (a due date ends with one of its days).
-    zone = await org_zone(session, case.org_id)
-    context = {k: v.astimezone(zone) if isinstance(v, datetime) else v for k, v in context.items()}
+    context = await _in_org_zone(session, case, context)
     for user in users:
         email = await emails.enqueue(
             session, keyring, to=user.email, kind=kind, lang=user.language,
