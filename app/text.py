@@ -13,17 +13,18 @@ from typing import Annotated
 from pydantic import Field
 from pydantic.config import JsonDict
 
-ONE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# Control characters refused on one line, and in free text (which may hold \t, \n and \r).
+_LINE_CONTROLS = r"\x00-\x1f\x7f"
+_TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+ONE_LINE_PATTERN = rf"^[^{_LINE_CONTROLS}]*$"
+TEXT_PATTERN = rf"^[^{_TEXT_CONTROLS}]*$"
 # A version label is one path segment of /versions/{label}; "." and ".." are dot segments,
 # which clients normalise away. (The look-ahead needs Python's regex engine.)
 LABEL_PATTERN = r"^(?!\.\.?$)[^\s/\x00-\x1f\x7f][^/\x00-\x1f\x7f]*$"
 # Text that must say something: it is stripped, then refused if empty, so the published pattern
 # asks for one character that is not white space (clients and generated tests then know it).
-_TEXT_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-_LINE_CHAR = r"[^\x00-\x1f\x7f]"
-REQUIRED_TEXT_PATTERN = rf"^{_TEXT_CHAR}*[^\s\x00-\x08\x0b\x0c\x0e-\x1f\x7f]{_TEXT_CHAR}*$"
-REQUIRED_LINE_PATTERN = rf"^{_LINE_CHAR}*[^\s\x00-\x1f\x7f]{_LINE_CHAR}*$"
+REQUIRED_TEXT_PATTERN = rf"^[^{_TEXT_CONTROLS}]*[^\s{_TEXT_CONTROLS}][^{_TEXT_CONTROLS}]*$"
+REQUIRED_LINE_PATTERN = rf"^[^{_LINE_CONTROLS}]*[^\s{_LINE_CONTROLS}][^{_LINE_CONTROLS}]*$"
 NON_BLANK_PATTERN = r"\S"
 TWO_NON_BLANK_PATTERN = r"\S[\s\S]*\S"  # at least two characters once stripped
 PATTERN_MESSAGES = {
@@ -36,7 +37,7 @@ PATTERN_MESSAGES = {
     LABEL_PATTERN: "must be one path segment: no '/', no leading space, no control "
                    "characters, not '.' or '..'",
 }
-_ONE_LINE_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
+_ONE_LINE_FORBIDDEN = re.compile(rf"[{_LINE_CONTROLS}]")
 
 
 def has_control_characters(value: str) -> bool:
