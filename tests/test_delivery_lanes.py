@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -34,6 +35,23 @@ def org(iso):
     wipe(iso.settings.sync_url)
 
 
+def deliver(iso, receiver, healthy: list[str], then: Callable[[], bool] = lambda: True
+            ) -> float | None:
+    """Run a worker until every path in `healthy` was heard (and `then()` holds); returns the
+    seconds until they were all heard, or None."""
+    start = time.monotonic()
+    heard: list[float] = []
+
+    def done() -> bool:
+        if not heard and all(receiver.to(p) for p in healthy):
+            heard.append(time.monotonic() - start)
+        return bool(heard) and then()
+
+    asyncio.run(run_workers(iso.settings, done, {}))
+    time.sleep(1.5)  # the receiver's handlers of the dead endpoints finish before it stops
+    return heard[0] if heard else None
+
+
 def test_dead_endpoints_do_not_delay_healthy_ones(iso, org, receiver):
     dead = [f"/dead/{i}" for i in range(12)]  # three times the worker's 4 slots
     healthy = [f"/ok/{i}" for i in range(20)]
@@ -44,18 +62,10 @@ def test_dead_endpoints_do_not_delay_healthy_ones(iso, org, receiver):
     for group in (dead[:6], dead[6:], healthy[:10], healthy[10:]):  # 10 endpoints at most each
         quick_subscriber(iso.settings, iso.url, ["lanes/m"], [receiver.url(p) for p in group])
     org.admin.post("/v1/models/lanes/m/versions", json={"label": "v1", "revision": "r"})
-    start = time.monotonic()
-    healthy_done: list[float] = []
-
-    def done() -> bool:
-        if not healthy_done and all(receiver.to(p) for p in healthy):
-            healthy_done.append(time.monotonic() - start)
-        return bool(healthy_done) and statuses(iso.settings) == {"succeeded": 20, "pending": 12}
-
-    asyncio.run(run_workers(iso.settings, done, {}))
-    time.sleep(1.5)  # the receiver's handlers of the dead endpoints finish before it stops
+    heard = deliver(iso, receiver, healthy,
+                    then=lambda: statuses(iso.settings) == {"succeeded": 20, "pending": 12})
     # Healthy endpoints were served while every dead one still held its connection.
-    assert healthy_done and healthy_done[0] < 3, healthy_done
+    assert heard is not None and heard < 3, heard
     # The dead ones timed out and wait for their retry; the healthy ones succeeded.
     assert statuses(iso.settings) == {"succeeded": 20, "pending": 12}
 
@@ -81,18 +91,9 @@ def test_retries_to_failing_endpoints_never_take_the_healthy_ones_room(iso, org,
     # The dead endpoints' deliveries are due first (their event came first).
     org.admin.post("/v1/models/lanes/m/versions", json={"label": "v1", "revision": "r"})
     org.admin.post("/v1/models/lanes/ok/versions", json={"label": "v1", "revision": "r"})
-    start = time.monotonic()
-    healthy_done: list[float] = []
-
-    def done() -> bool:
-        if not healthy_done and all(receiver.to(p) for p in healthy):
-            healthy_done.append(time.monotonic() - start)
-        return bool(healthy_done)
-
-    asyncio.run(run_workers(iso.settings, done, {}))
-    time.sleep(1.5)  # the receiver's handlers of the dead endpoints finish before it stops
+    heard = deliver(iso, receiver, healthy)
     # Without the surplus given back, the healthy ones waited for 40 / 2 dead rounds of 4 s.
-    assert healthy_done and healthy_done[0] < 3, healthy_done
+    assert heard is not None and heard < 3, heard
     assert statuses(iso.settings) == {"succeeded": 10, "pending": 40}
     with engine.connect() as conn:  # given back unsent: no attempt counted or logged for them
         attempts, logged = conn.execute(sa.text(
