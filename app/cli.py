@@ -46,6 +46,7 @@ def serve(
 
     from app import migrate as m
     from app.main import create_app
+    from app.ops.runtime import tune_gc
     from app.seed import seed_demo
 
     settings = _settings()
@@ -72,7 +73,9 @@ def serve(
         typer.echo(f"  demo API key:  {creds['api_key']}")
         typer.echo(f"  (saved in {creds_file})")
     typer.echo(f"  API docs:      {url}/docs\n")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+    app = create_app(settings)
+    tune_gc()
+    uvicorn.run(app, host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(),
                 # X-Forwarded-For is read by the app, from RR_TRUSTED_PROXIES only.
                 proxy_headers=False)
@@ -181,6 +184,7 @@ def worker(
     from app.delivery.worker import DeliveryWorker
     from app.jobs.registry import background_jobs
     from app.jobs.scheduler import make_scheduler
+    from app.ops.runtime import tune_gc
 
     settings = _settings()
 
@@ -196,6 +200,7 @@ def worker(
             if jobs else None
         if scheduler is not None:
             scheduler.start()
+        tune_gc()
         typer.echo(f"delivery worker started (database: {settings.sync_url})")
         try:
             await DeliveryWorker(sessionmaker, settings, keyring).run(stop)
