@@ -15,10 +15,13 @@ from app.delivery.store import Claimed, EventRow, Result
 
 
 def _ts(value: datetime | None) -> str | None:
-    """A timestamp as SQLAlchemy stores it on SQLite (naive UTC text, microseconds)."""
+    """A timestamp as SQLAlchemy stores it on SQLite (naive UTC text, microseconds).
+    `isoformat` and a cut, not `strftime`: a third of the cost, five per recorded result."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]  # without its "+00:00"
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -26,7 +29,16 @@ def _dt(value: str | None) -> datetime | None:
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
-    return None if value is None else uuid.UUID(hex=value)
+    return None if value is None else _uuid_of(value)
+
+
+def _uuid_of(value: str, new: Any = object.__new__, put: Any = object.__setattr__) -> uuid.UUID:
+    """`uuid.UUID(hex=value)` for a 32-digit hex text SQLite stored (three per claimed row),
+    without the constructor's parsing of every other form: a third of its cost."""
+    u: uuid.UUID = new(uuid.UUID)
+    put(u, "int", int(value, 16))
+    put(u, "is_safe", uuid.SafeUUID.unknown)
+    return u
 
 
 DATA_VERSION_POLL = 0.02  # seconds between looks at SQLite's data_version while idle
@@ -56,8 +68,13 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 
 
+# A recorded result travels as a JSON array (cheaper to build than an object), in this order.
+_RESULT_FIELDS = ("id", "owner", "status", "attempts", "next_at", "code", "error", "last_at",
+                  "ok_at", "logged", "started", "duration", "body", "retry_at")
+
+
 def _field(name: str) -> str:
-    return f"json_extract(j.value, '$.{name}')"
+    return f"json_extract(j.value, '$[{_RESULT_FIELDS.index(name)}]')"
 
 
 # Attempts first, for the rows still held; then the rows themselves (the same condition).
@@ -161,10 +178,10 @@ class SqliteStore:
             conn.execute(_SQLITE_LEASE, (_ts(until), owner, ids))
             (found,) = conn.execute(_SQLITE_CLAIMED, (ids,)).fetchone()
             rows = [Claimed(
-                id=r[0], attempts=r[1], subscriber_id=uuid.UUID(hex=r[2]), event_id=_uuid(r[3]),
+                id=r[0], attempts=r[1], subscriber_id=_uuid_of(r[2]), event_id=_uuid(r[3]),
                 event_type=r[4], created_at=_dt(r[5]) or now,
                 test_payload=json.loads(r[6]) if r[6] is not None else None,
-                endpoint_id=uuid.UUID(hex=r[7]), url=r[8], enabled=bool(r[9]),
+                endpoint_id=_uuid_of(r[7]), url=r[8], enabled=bool(r[9]),
                 removed_at=_dt(r[10]), failing_since=_dt(r[11]),
                 secret_sealed=_blob(r[12]) or b"", previous_secret_sealed=_blob(r[13]),
                 previous_secret_expires_at=_dt(r[14])) for r in json.loads(found)]
@@ -172,7 +189,7 @@ class SqliteStore:
             if not wanted:
                 return rows, []
             (evs,) = conn.execute(_SQLITE_EVENTS, (_hexes(wanted),)).fetchone()
-            return rows, [EventRow(uuid.UUID(hex=e[0]), e[1], _dt(e[2]) or now, json.loads(e[3]),
+            return rows, [EventRow(_uuid_of(e[0]), e[1], _dt(e[2]) or now, json.loads(e[3]),
                                    e[4]) for e in json.loads(evs)]
 
         def due_now(conn: sqlite3.Connection) -> bool:
@@ -192,12 +209,11 @@ class SqliteStore:
     async def record(self, results: list[Result], *, ok: list[uuid.UUID],
                      failing: list[uuid.UUID], now: datetime, fresh: datetime) -> int:
         def work(conn: sqlite3.Connection) -> int:
-            batch = json.dumps([
-                {"id": r.id, "owner": r.owner, "status": r.status, "attempts": r.attempts,
-                 "next_at": _ts(r.next_attempt_at), "code": r.status_code, "error": r.error,
-                 "last_at": _ts(r.last_attempt_at), "ok_at": _ts(r.succeeded_at),
-                 "logged": r.logged, "started": _ts(r.started_at), "duration": r.duration_ms,
-                 "body": r.response_body, "retry_at": _ts(r.retry_at)} for r in results])
+            batch = json.dumps([  # in the order of _RESULT_FIELDS
+                [r.id, r.owner, r.status, r.attempts, _ts(r.next_attempt_at), r.status_code,
+                 r.error, _ts(r.last_attempt_at), _ts(r.succeeded_at), r.logged,
+                 _ts(r.started_at), r.duration_ms, r.response_body, _ts(r.retry_at)]
+                for r in results])
             conn.execute(_SQLITE_ATTEMPTS, (batch,))
             written = conn.execute(_SQLITE_RECORD, (batch,)).rowcount
             if ok:
