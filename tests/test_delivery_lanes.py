@@ -74,7 +74,7 @@ def test_retries_to_failing_endpoints_never_take_the_healthy_ones_room(iso, org,
     """Endpoints already failing share a small lane. Their due retries, however many, are not
     all claimed at once: the surplus goes back for later (no attempt counted), so healthy
     deliveries due after them still go out at once."""
-    dead = [f"/gone/{i}" for i in range(40)]  # 40 against a claim capacity of 16 (4 x 4 slots)
+    dead = [f"/gone/{i}" for i in range(40)]  # 40 against a claim capacity of 32 (8 x 4 slots)
     healthy = [f"/fine/{i}" for i in range(10)]
     for p in dead:
         receiver.answer(p, Answer(204, delay=5))  # never answers within the 4 s timeout

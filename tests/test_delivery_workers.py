@@ -69,22 +69,23 @@ async def run_workers(settings, workers_until, *workers_args):
 
 
 def test_two_workers_share_the_work_and_send_each_delivery_once(iso, org, receiver):
-    paths = [f"/w/{i}" for i in range(30)]
+    # More deliveries than one worker claims ahead (8 x 4 senders): the other gets a share.
+    paths = [f"/w/{i}" for i in range(60)]
     for p in paths:
         receiver.answer(p, Answer(200, delay=0.05))
-    for i in range(0, 30, 10):
+    for i in range(0, 60, 10):
         quick_subscriber(iso.settings, iso.url, ["wrk/m"], [receiver.url(p) for p in paths[i:i + 10]])
     org.admin.post("/v1/models/wrk/m/versions", json={"label": "v1", "revision": "r"})
-    assert statuses(iso.settings) == {"pending": 30}
+    assert statuses(iso.settings) == {"pending": 60}
 
     def done() -> bool:
         return all(receiver.to(p) for p in paths)
 
     one, two = asyncio.run(run_workers(iso.settings, done, {"batch_size": 5}, {"batch_size": 5}))
     assert all(len(receiver.to(p)) == 1 for p in paths)
-    assert one.sent + two.sent == 30
+    assert one.sent + two.sent == 60
     assert one.sent > 0 and two.sent > 0
-    assert statuses(iso.settings) == {"succeeded": 30}
+    assert statuses(iso.settings) == {"succeeded": 60}
 
 
 def test_a_crashed_workers_leases_run_out_and_another_worker_delivers(iso, org, receiver):
