@@ -70,7 +70,8 @@ def test_dead_endpoints_do_not_delay_healthy_ones(iso, org, receiver):
     assert statuses(iso.settings) == {"succeeded": 20, "pending": 12}
 
 
-def test_retries_to_failing_endpoints_never_take_the_healthy_ones_room(iso, org, receiver):
+def test_retries_to_failing_endpoints_never_take_the_healthy_ones_room(iso, org, receiver,
+                                                                       caplog):
     """Endpoints already failing share a small lane. Their due retries, however many, are not
     all claimed at once: the surplus goes back for later (no attempt counted), so healthy
     deliveries due after them still go out at once."""
@@ -100,5 +101,13 @@ def test_retries_to_failing_endpoints_never_take_the_healthy_ones_room(iso, org,
             "SELECT (SELECT sum(attempts) FROM deliveries WHERE status = 'pending'), "
             "(SELECT count(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id "
             "WHERE d.status = 'pending')")).one()
+        # ...and their leases cleared at once, not left to run out (the worker has stopped:
+        # nothing is held any more).
+        held = conn.execute(sa.text("SELECT count(*) FROM deliveries "
+                                    "WHERE lease_owner IS NOT NULL")).scalar_one()
     engine.dispose()
     assert attempts == logged < 40, (attempts, logged)
+    assert held == 0, held
+    # Giving back and deferring went through without a hitch (nothing left to lease expiry).
+    assert not [r.getMessage() for r in caplog.records
+                if r.name.startswith("app.delivery") and r.levelname == "ERROR"]

@@ -118,7 +118,8 @@ class PgStore:
         for attempt in (1, 2):
             try:
                 async with self.engine.connect() as conn:
-                    return list((await conn.execute(statement, params)).all())
+                    result = await conn.execute(statement, params)
+                    return list(result.all()) if result.returns_rows else []
             except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
