@@ -31,7 +31,7 @@ def main() -> None:
         settings = Settings(database_url=db.url, secret_key=SecretStr(SECRET), environment="test",
                             allow_private_webhook_targets=True, allow_http_webhooks=True,
                             delivery_poll_seconds=0.2)
-        event_ids = fanout.supersede(db, scenario)
+        event_ids, _ = fanout.supersede(db, scenario)
 
         async def go() -> float:
             engine = make_engine(settings.sqlalchemy_url)
