@@ -272,19 +272,30 @@ def deliver(db: Database, scenario: Scenario, expect: int, *, events: int = 1,
         procs = [stack.enter_context(worker(db, **settings)) for _ in range(workers)]
         idle = _status(procs[0].pid, "VmRSS")
         cpu0 = sum(cpu_seconds(p.pid) for p in procs)
-        poll = 0.05 if expect <= 20_000 else 0.2
         engine = db.engine()
         stack.callback(engine.dispose)
         conn = stack.enter_context(engine.connect())
         beside = cpu_beside()
         ids, start = supersede(db, scenario, events)
         while (done := _delivered(db, ids, conn)) < expect:
-            if time.perf_counter() - start > timeout:
+            now = time.perf_counter()
+            if now - start > timeout:
                 raise RuntimeError(f"only {done} of {expect} delivered")
-            time.sleep(poll)
+            time.sleep(_next_poll(done, expect, now - start))
         elapsed = time.perf_counter() - start
         return Run(elapsed, max(peak_rss_mb(p.pid) for p in procs), idle,
                    sum(cpu_seconds(p.pid) for p in procs) - cpu0, ids, _since(beside))
+
+
+def _next_poll(done: int, expect: int, elapsed: float) -> float:
+    """Seconds until the next look: a quarter of the time left at the rate so far, between
+    50 ms and 1 s. Each look counts the deliveries (40 ms of this process's and the database's
+    CPU at 100,000): polled every 0.2 s, the looks took 6 s of CPU from a 28 s run on two
+    cores; the end is still seen within 50 ms."""
+    if done == 0:
+        return 0.05
+    left = (expect - done) / (done / elapsed)
+    return min(1.0, max(0.05, left / 4))
 
 
 def latencies(db: Database, event_ids: list[uuid.UUID]) -> tuple[list[float], list[float]]:
