@@ -9,7 +9,7 @@ import cProfile
 import pstats
 import time
 
-from bench import fanout
+from bench import fanout_world as fanout
 from bench.support import SECRET, database
 
 
