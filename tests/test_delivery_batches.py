@@ -100,3 +100,39 @@ def test_an_idle_worker_hears_of_a_new_event_at_once(iso, org, receiver):
         return took
 
     assert asyncio.run(go()) < 10  # far less than the 60 s poll
+
+
+def test_a_worker_keeps_claiming_and_recording_after_its_connections_are_cut(iso, org, receiver):
+    """PostgreSQL: the worker's store takes its connections from a pool of its own without a
+    ping; when the server has cut them (a restart, an idle timeout), the next statement is
+    tried once more on a new connection and nothing is lost. (SQLite: the worker's one
+    connection is its own file handle, never cut: the same steps run uncut.)"""
+    quick_subscriber(iso.settings, iso.url, ["bat/m"],
+                     [receiver.url("/cut/1"), receiver.url("/cut/2")])
+
+    async def go() -> int:
+        engine = make_engine(iso.settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        worker = DeliveryWorker(make_sessionmaker(engine), iso.settings,
+                                Keyring.from_settings(iso.settings))
+        cut = 0
+        for label in ("v1", "v2"):
+            await asyncio.to_thread(org.admin.post, "/v1/models/bat/m/versions",
+                                    json={"label": label, "revision": label})
+            jobs = await worker._claim(10)
+            assert len(jobs) == 2, label
+            await worker._record([Outcome(j, utcnow(), 3, status_code=204) for j in jobs])
+            if label == "v1" and not iso.settings.is_sqlite:
+                async with engine.connect() as conn:
+                    cut = len((await conn.execute(sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = :name"),
+                        {"name": worker.store.application_name})).all())
+        await worker.store.aclose()
+        await engine.dispose()
+        return cut
+
+    cut = asyncio.run(go())
+    assert iso.settings.is_sqlite or cut >= 1  # there was a connection to cut, and it was
+    found = rows(iso.settings, "SELECT status, attempts FROM deliveries")
+    assert [(r.status, r.attempts) for r in found] == [("succeeded", 1)] * 4
+    assert len(rows(iso.settings, "SELECT id FROM delivery_attempts")) == 4

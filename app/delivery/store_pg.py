@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import uuid
 from datetime import datetime
 from typing import Any
@@ -108,9 +109,12 @@ class PgStore:
     and the statement tried once more on a new one."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        # Named, so that `pg_stat_activity` tells the worker's connections from the app's.
+        self.application_name = f"rights-relay delivery worker (pid {os.getpid()})"
+        # Claiming and recording run at once, giving back now and then: three connections.
         self.engine = create_async_engine(
-            engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=3,
-            max_overflow=2)
+            engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=2,
+            max_overflow=1, connect_args={"application_name": self.application_name})
         self._work = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
 
