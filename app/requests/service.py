@@ -199,8 +199,16 @@ async def confirm(
         if data is None:
             continue
         email, lang = data["email"], case.language
-        case.confirmed_at = utcnow()
+        # Looked up before the case changes, and every change made before the transition
+        # writes it: one UPDATE of the case, not one per step (each query flushed the last).
         earlier = await _earlier_duplicate(session, case)
+        case.confirmed_at = utcnow()
+        status_token = new_token()
+        case.status_token_hash = digest(status_token)
+        link = _link(settings, "status", status_token)
+        # Kept sealed with the person's data (and shredded with it), so that every later email
+        # can carry their status link; only its digest is searchable.
+        seal_subject(keyring, case, {**data, "status_link": link})
         if earlier is not None:
             case.duplicate_of_id = earlier.id
             await transition(session, case, CaseStatus.duplicate, Actor.subject(),
@@ -209,12 +217,6 @@ async def confirm(
         else:
             await transition(session, case, CaseStatus.open, Actor.subject(),
                              action="case.confirmed")
-        status_token = new_token()
-        case.status_token_hash = digest(status_token)
-        link = _link(settings, "status", status_token)
-        # Kept sealed with the person's data (and shredded with it), so that every later email
-        # can carry their status link; only its digest is searchable.
-        seal_subject(keyring, case, {**data, "status_link": link})
         results.append(ConfirmedCase(case, earlier, link))
         receipt.append({"reference": case.reference, "link": link,
                         # The due day as the organisation's calendar has it.
