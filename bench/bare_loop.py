@@ -39,21 +39,17 @@ def main() -> None:
     parser.add_argument("requests", type=Path)
     parser.add_argument("body", type=Path)
     parser.add_argument("--concurrency", type=int, default=256)
-    parser.add_argument("--plain-asyncio", action="store_true")
     args = parser.parse_args()
     requests = json.loads(args.requests.read_text())
     body = args.body.read_bytes()
     cpu = time.process_time()
     run = _post_all(requests, body, args.concurrency)
-    if args.plain_asyncio:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover (Windows)
         seconds = asyncio.run(run)
     else:
-        try:
-            import uvloop
-        except ImportError:  # pragma: no cover (Windows)
-            seconds = asyncio.run(run)
-        else:
-            seconds = uvloop.run(run)
+        seconds = uvloop.run(run)
     print(json.dumps({"seconds": seconds, "cpu": time.process_time() - cpu}))
 
 
