@@ -119,15 +119,17 @@ class PgStore:
         self._listener: asyncio.Task[None] | None = None
 
     async def _execute(self, statement: TextClause, params: dict[str, Any]) -> list[Any]:
-        for attempt in (1, 2):
-            try:
-                async with self.engine.connect() as conn:
-                    result = await conn.execute(statement, params)
-                    return list(result.all()) if result.returns_rows else []
-            except DBAPIError as exc:
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return await self._execute_once(statement, params)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        return await self._execute_once(statement, params)  # on a new connection
+
+    async def _execute_once(self, statement: TextClause, params: dict[str, Any]) -> list[Any]:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(statement, params)
+            return list(result.all()) if result.returns_rows else []
 
     async def wait_for_work(self, timeout: float) -> None:
         if self._listener is None or self._listener.done():
