@@ -42,7 +42,7 @@ async def _seed(db: Database, base_url: str) -> None:
     from app.probes.client import AllowList, ProbeNet
     from app.probes.schemas import EndpointBody
     from app.probes.sets import update_set
-    from app.requests import service as intake
+    from app.requests import filing as intake
     from app.requests.schemas import RequestCreate
 
     settings = _settings(db)

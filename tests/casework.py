@@ -13,12 +13,13 @@ import sqlalchemy as sa
 
 from app.auth.tokens import digest, new_token
 from app.cases import actions
+from app.cases.deadlines import first_due, org_zone
 from app.cases.lifecycle import Actor, transition
 from app.cases.models import Case, CaseStatus, RejectionGround
 from app.config import Settings
 from app.crypto import Keyring
 from app.db import utcnow
-from app.requests import service as intake
+from app.requests import filing as intake
 from app.requests.schemas import RequestCreate
 from tests.mail import Mailbox, link
 from tests.support import Org, run_async
@@ -90,8 +91,7 @@ def seed_cases(settings: Settings, specs: list[dict[str, Any]]) -> list[tuple[st
         case = submitted.cases[0]
         if received_at is not None:
             case.received_at = received_at
-            case.due_at = intake.first_due(received_at,
-                                            await intake.org_zone(session, case.org_id))
+            case.due_at = first_due(received_at, await org_zone(session, case.org_id))
         token = new_token()
         case.status_token_hash = digest(token)
         case.confirmed_at = utcnow()

@@ -119,8 +119,10 @@ def sealed_note(keyring: Keyring | None, case: Case, note: str | None) -> dict[s
 async def transition(
     session: AsyncSession, case: Case, to: CaseStatus, actor: Actor, *, note: str | None = None,
     action: str | None = None, details: dict[str, Any] | None = None,
-    keyring: Keyring | None = None,
+    keyring: Keyring | None = None, flush: bool = True,
 ) -> Case:
+    """`flush=False` leaves the case to be written with the rest of a batch (one UPDATE
+    statement for many cases); the caller's flush then raises any concurrent change."""
     check(case, to, actor)
     noted = sealed_note(keyring, case, note)
     current = CaseStatus(case.status)
@@ -129,7 +131,8 @@ async def transition(
     case.stalled_flagged_at = None  # a new status: its own stall clock
     if to in TERMINAL:
         case.closed_at = case.closed_at or utcnow()
-    await save(session, case)
+    if flush:
+        await save(session, case)
     await audit.append(session, org_id=case.org_id, case_id=case.id, actor=actor.label,
                        action=action or f"case.{to.value}", from_status=current.value,
                        to_status=to.value, details=details, **noted)

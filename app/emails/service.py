@@ -34,6 +34,7 @@ def _templates(name: str) -> tuple[Template, Template]:
     return _env.from_string(first[len("Subject: "):]), _env.from_string(rest)
 
 
+@cache  # looked up on disk once per kind and language, not at every email
 def _template_name(kind: str, lang: str) -> str:
     """One template per kind, its texts in the catalogs. An `en/<kind>.txt` + `fr/<kind>.txt`
     pair (the layout before the catalogs, which a merged branch may still bring) is used until
@@ -53,16 +54,25 @@ def render(kind: str, lang: str, context: dict[str, Any]) -> tuple[str, str]:
         return " ".join(subject.render(**context).split()), body.render(**context).lstrip("\n")
 
 
+def prepare(
+    keyring: Keyring, *, to: str, kind: str, lang: str, context: dict[str, Any],
+    case_id: uuid.UUID | None = None, org_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The rendered, sealed email as the values of its row: a batch inserts many at once
+    (`insert(OutboundEmail)` with a list), one email is `OutboundEmail(**values)`."""
+    subject, body = render(kind, lang, context)
+    sealed = keyring.seal({"to": to, "subject": subject, "body": body})
+    return {"kind": kind, "case_id": case_id, "org_id": org_id, "ciphertext": sealed.ciphertext,
+            "wrapped_key": sealed.wrapped_key, "key_id": sealed.key_id}
+
+
 async def enqueue(
     session: AsyncSession, keyring: Keyring, *, to: str, kind: str, lang: str,
     context: dict[str, Any], case_id: uuid.UUID | None = None,
     org_id: uuid.UUID | None = None,
 ) -> OutboundEmail:
-    subject, body = render(kind, lang, context)
-    sealed = keyring.seal({"to": to, "subject": subject, "body": body})
-    email = OutboundEmail(kind=kind, case_id=case_id, org_id=org_id,
-                          ciphertext=sealed.ciphertext, wrapped_key=sealed.wrapped_key,
-                          key_id=sealed.key_id)
+    email = OutboundEmail(**prepare(keyring, to=to, kind=kind, lang=lang, context=context,
+                                    case_id=case_id, org_id=org_id))
     session.add(email)
     await session.flush()
     return email

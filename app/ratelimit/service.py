@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import weakref
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
@@ -10,10 +15,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.batching import Batcher
 from app.crypto import Keyring
 from app.db import utcnow
 from app.errors import TooManyRequests
 from app.ratelimit.models import RateCounter
+
+
+@dataclass(frozen=True)
+class _Hit:
+    key: str
+    window_start: datetime
 
 
 async def hit(
@@ -22,24 +34,61 @@ async def hit(
 ) -> None:
     """Count one attempt; raise 429 with Retry-After once `limit` is passed in the window.
 
-    Counted in its own transaction, so refused or failing requests count too."""
+    Counted in its own autocommitted statement, so refused or failing requests count too;
+    the attempts of concurrent requests are counted together (`_counter`), one statement for
+    all of them, each getting the count it would have had alone."""
     now = utcnow()
     span = window.total_seconds()
     start = datetime.fromtimestamp(math.floor(now.timestamp() / span) * span, UTC)
     key = keyring.blind_index(f"rate:{scope}", value)
     engine: AsyncEngine = sessionmaker.kw["bind"]
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    upsert = insert(RateCounter).values(key=key, window_start=start, count=1)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=["key", "window_start"], set_={"count": RateCounter.count + 1})
-    # One statement, atomic by itself: run in autocommit, without BEGIN and COMMIT round trips.
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        count = (await conn.execute(upsert.returning(RateCounter.count))).scalar_one()
+    count = await _counter(engine).run(_Hit(key, start))
     if count > limit:
         retry_after = max(1, math.ceil((start + window - now).total_seconds()))
         raise TooManyRequests("too many attempts; please wait before trying again",
                               headers={"Retry-After": str(retry_after)})
+
+
+# One counter per engine and event loop (a batch's task belongs to the loop that made it).
+_counters: weakref.WeakKeyDictionary[
+    AsyncEngine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batcher[_Hit, int]]
+] = weakref.WeakKeyDictionary()
+
+
+def _counter(engine: AsyncEngine) -> Batcher[_Hit, int]:
+    per_loop = _counters.setdefault(engine, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    counter = per_loop.get(loop)
+    if counter is None:
+        async def count(hits: Sequence[_Hit]) -> list[int]:
+            return await _count(engine, hits)
+        counter = per_loop[loop] = Batcher(count, max_batch=500)
+    return counter
+
+
+async def _count(engine: AsyncEngine, hits: Sequence[_Hit]) -> list[int]:
+    """One upsert for a batch of attempts: each counter goes up by its attempts in the batch;
+    the n-th attempt on a counter gets the count before the batch plus n."""
+    added = Counter(hits)
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    upsert = insert(RateCounter).values(
+        [{"key": h.key, "window_start": h.window_start, "count": n} for h, n in added.items()])
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["key", "window_start"],
+        set_={"count": RateCounter.count + upsert.excluded.count})
+    # Atomic by itself: run in autocommit, without BEGIN and COMMIT round trips.
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        rows = (await conn.execute(upsert.returning(
+            RateCounter.key, RateCounter.window_start, RateCounter.count))).all()
+    after = {_Hit(key, start): count for key, start, count in rows}
+    # Counted down from the new total: the last attempt of the batch on a counter gets it.
+    before = {h: after[h] - n for h, n in added.items()}
+    counts = []
+    for h in hits:
+        before[h] += 1
+        counts.append(before[h])
+    return counts
 
 
 async def purge_old(session: AsyncSession, older_than: timedelta = timedelta(days=2)) -> None:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from app.config import Settings
 from app.crypto import Keyring
 from app.ratelimit import service as ratelimit
+from app.requests.intake import Intake
 
 
 def get_keyring(request: Request) -> Keyring:
@@ -22,7 +23,13 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_intake(request: Request) -> Intake:
+    intake: Intake = request.app.state.intake
+    return intake
+
+
 CurrentKeyring = Annotated[Keyring, Depends(get_keyring)]
+CurrentIntake = Annotated[Intake, Depends(get_intake)]
 CurrentSettings = Annotated[Settings, Depends(get_settings)]
 
 

@@ -19,7 +19,8 @@ from app.models_registry import service as registry
 from app.pagination import PageParams
 from app.privacy import service as privacy
 from app.privacy.schemas import FIELDS as NOTICE_FIELDS
-from app.requests import identify, service
+from app.requests import confirming, filing, identify, service
+from app.requests.confirming import LinkExpired
 from app.requests.deps import (
     CurrentKeyring,
     CurrentSettings,
@@ -28,7 +29,6 @@ from app.requests.deps import (
     limit_token_use,
 )
 from app.requests.schemas import LIMITS, RequestCreate
-from app.requests.service import LinkExpired
 from app.web.templating import render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -137,7 +137,7 @@ async def request_submit(request: Request, session: Session, keyring: CurrentKey
             **values, "identifiers": _lines(values["identifiers"]),
             "probe_prompts": _lines(values["probe_prompts"]), "language": lang})
         await limit_submissions_per_email(request, str(body.email))
-        submitted = await service.submit(session, keyring, settings, body)
+        submitted = await filing.submit(session, keyring, settings, body)
     except ValidationError as exc:
         return await _form_page(request, session, lang, values, _field_errors(exc, lang), 422)
     except TooManyRequests as exc:
@@ -180,7 +180,7 @@ async def confirm_submit(request: Request, token: str, session: Session,
     verify_csrf(request, csrf if isinstance(csrf, str) else None)
     await limit_token_use(request)
     try:
-        done = await service.confirm(session, keyring, settings, token[:200])
+        done = await confirming.confirm(session, keyring, settings, token[:200])
     except (NotFound, Conflict, LinkExpired) as exc:
         return _link_problem(request, lang, exc)
     lang = done[0].case.language if done and "lang" not in request.query_params else lang

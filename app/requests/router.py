@@ -11,6 +11,7 @@ from app.errors import ErrorRead
 from app.requests import identify, service
 from app.requests.deps import (
     AddressLimited,
+    CurrentIntake,
     CurrentKeyring,
     CurrentSettings,
     TokenLimited,
@@ -36,11 +37,11 @@ Token = Annotated[str, Path(min_length=10, max_length=200,
 
 @router.post("/requests", name="file_request", response_model=RequestReceived,
              status_code=status.HTTP_202_ACCEPTED, dependencies=[AddressLimited])
-async def file_request(body: RequestCreate, request: Request, session: Session,
-                       keyring: CurrentKeyring, settings: CurrentSettings) -> RequestReceived:
+async def file_request(body: RequestCreate, request: Request, intake: CurrentIntake
+                       ) -> RequestReceived:
     """File a request. It reaches the provider only once the emailed link is confirmed."""
     await limit_submissions_per_email(request, str(body.email))
-    submitted = await service.submit(session, keyring, settings, body)
+    submitted = await intake.file(body)
     return RequestReceived(
         message="We sent a confirmation link to the email address given.",
         confirmation_expires_at=submitted.expires_at)
@@ -50,10 +51,9 @@ async def file_request(body: RequestCreate, request: Request, session: Session,
              dependencies=[TokenLimited],
              responses={404: {"model": ErrorRead}, 409: {"model": ErrorRead},
                         410: {"model": ErrorRead, "description": "The link has expired"}})
-async def confirm_request(body: ConfirmBody, session: Session, keyring: CurrentKeyring,
-                          settings: CurrentSettings) -> Confirmed:
+async def confirm_request(body: ConfirmBody, intake: CurrentIntake) -> Confirmed:
     """Confirm the email address with the token from the confirmation link (single use)."""
-    done = await service.confirm(session, keyring, settings, body.token)
+    done = await intake.confirm(body.token)
     return Confirmed(
         cases=[CaseSummary(reference=c.case.reference, status=c.case.status,
                            duplicate_of=c.duplicate_of.reference if c.duplicate_of else None)

@@ -1,0 +1,47 @@
+"""The public API's filings and confirmations, group-committed (app/batching.py): what arrives
+while a batch is being written goes into the next one, one transaction for all of it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.batching import Batcher
+from app.config import Settings
+from app.crypto import Keyring
+from app.errors import DomainError
+from app.requests import confirming, filing
+from app.requests.schemas import RequestCreate
+
+
+class Intake:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], keyring: Keyring,
+                 settings: Settings) -> None:
+        self._sessionmaker = sessionmaker
+        self._keyring = keyring
+        self._settings = settings
+        self._filings = Batcher(self._file)
+        self._confirmations = Batcher(self._confirm)
+
+    async def file(self, body: RequestCreate) -> filing.Submitted:
+        return await self._filings.run(body)
+
+    async def confirm(self, token: str) -> list[confirming.ConfirmedCase]:
+        return await self._confirmations.run(token)
+
+    async def _file(self, bodies: Sequence[RequestCreate]
+                    ) -> list[filing.Submitted | DomainError]:
+        async with self._sessionmaker() as session:
+            outcomes = await filing.submit_many(session, self._keyring, self._settings, bodies)
+            await session.commit()
+        return outcomes
+
+    async def _confirm(self, tokens: Sequence[str]
+                       ) -> list[list[confirming.ConfirmedCase] | DomainError]:
+        async with self._sessionmaker() as session:
+            outcomes = await confirming.confirm_many(session, self._keyring, self._settings,
+                                                     tokens)
+            await confirming.write(session)
+            await session.commit()
+        return outcomes
