@@ -34,4 +34,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
 # X-Forwarded-For is believed only from RR_TRUSTED_PROXIES (none unless set: e.g.
 # -e RR_TRUSTED_PROXIES=10.0.0.0/8 for the load balancer's network); the app reads it, so
 # uvicorn's own proxy-header handling is off.
-CMD ["sh", "-c", "rights-relay migrate && exec uvicorn --factory app.main:create_app --host 0.0.0.0 --port 8000 --no-proxy-headers"]
+CMD ["sh", "-c", "rights-relay migrate && exec uvicorn --factory app.main:create_served_app --host 0.0.0.0 --port 8000 --no-proxy-headers"]

@@ -45,8 +45,7 @@ def serve(
     import uvicorn
 
     from app import migrate as m
-    from app.main import create_app
-    from app.ops.runtime import tune_gc
+    from app.main import create_served_app
     from app.seed import seed_demo
 
     settings = _settings()
@@ -73,8 +72,7 @@ def serve(
         typer.echo(f"  demo API key:  {creds['api_key']}")
         typer.echo(f"  (saved in {creds_file})")
     typer.echo(f"  API docs:      {url}/docs\n")
-    app = create_app(settings)
-    tune_gc()
+    app = create_served_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port,
                 log_level=settings.log_level.lower(),
                 # X-Forwarded-For is read by the app, from RR_TRUSTED_PROXIES only.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -88,6 +91,29 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
         kw.setdefault("max_overflow", 20)
         kw.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kw)
+
+
+_turns: weakref.WeakKeyDictionary[
+    AsyncEngine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+] = weakref.WeakKeyDictionary()
+
+
+def write_turn(engine: AsyncEngine) -> AbstractAsyncContextManager[object]:
+    """A turn to write, for this process's batch writers (app/batching.py).
+
+    SQLite has one writer at a time, and a writer that finds the database locked sleeps in
+    growing steps (up to 100 ms) before it tries again: a batch that waited on another one
+    overslept by tens of milliseconds. Taking turns on an asyncio lock, each batch goes the
+    moment the one before commits (other processes, rarer, still meet the busy timeout).
+    PostgreSQL locks rows, not the database: no turn to wait for."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    per_loop = _turns.setdefault(engine, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    lock = per_loop.get(loop)
+    if lock is None:
+        lock = per_loop[loop] = asyncio.Lock()
+    return lock
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -198,3 +198,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_docs_assets(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def create_served_app(settings: Settings | None = None) -> FastAPI:
+    """The app as `rights-relay serve` runs it, also for ASGI servers started on their own
+    (`uvicorn --factory app.main:create_served_app`): the runtime is tuned once the app is
+    built (app/ops/runtime.py). Tests build `create_app` in their own process, untuned."""
+    from app.ops.runtime import tune_gc
+
+    app = create_app(settings)
+    tune_gc()
+    return app
+

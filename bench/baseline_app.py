@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from app.config import to_async_url
 from app.db import make_engine
+from app.ops.runtime import tune_gc
 
 
 def create_app() -> FastAPI:
@@ -41,4 +42,5 @@ def create_app() -> FastAPI:
                                {"id": str(uuid.uuid4()), "body": json.dumps(body)})
         return {"status": "ok"}
 
+    tune_gc()  # the runtime the served app has (app.main.create_served_app): same footing
     return app

@@ -84,7 +84,7 @@ def _measure(db: Database, key: str, models: dict[uuid.UUID, str], events: int
     positions = random.Random(3).sample(range(1, events), 50)
     env = app_env(db, run_jobs="false", run_delivery_worker="false")
     out: dict[str, float] = {}
-    with serve("app.main:create_app", env) as url, httpx.Client(
+    with serve("app.main:create_served_app", env) as url, httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
 
         def page(params: dict[str, object], cursor: str | None) -> httpx.Response:

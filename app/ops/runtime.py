@@ -1,4 +1,5 @@
-"""The Python runtime of the long-running commands (`rights-relay serve`, `rights-relay worker`).
+"""The Python runtime of the long-running commands (`rights-relay serve` and any ASGI server
+running `app.main:create_served_app`, `rights-relay worker`).
 
 Why the garbage collector is tuned: a fan-out keeps thousands of jobs, tasks, futures and open
 connections alive at once, and CPython's default threshold (a collection every 700 new

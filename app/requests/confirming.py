@@ -2,8 +2,8 @@
 person, and the receipt (with each case's status link) is queued.
 
 Written for a batch of confirmations at once (app/batching.py), like filing: one statement per
-step for the whole batch, and the cases' updates written together. A single confirmation is a
-batch of one."""
+step for the whole batch, and the cases' updates written together (app/requests/intake.py
+runs the batches; a lone confirmation is a batch of one)."""
 
 from __future__ import annotations
 
@@ -51,17 +51,6 @@ class ConfirmedCase:
     case: Case
     duplicate_of: Case | None
     status_link: str
-
-
-async def confirm(
-    session: AsyncSession, keyring: Keyring, settings: Settings, token: str
-) -> list[ConfirmedCase]:
-    """Confirm one submission's email in the session's transaction (raises what refuses it)."""
-    [outcome] = await confirm_many(session, keyring, settings, [token])
-    if isinstance(outcome, DomainError):
-        raise outcome
-    await write(session)
-    return outcome
 
 
 async def write(session: AsyncSession) -> None:

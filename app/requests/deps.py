@@ -45,13 +45,6 @@ async def limit_submissions_per_address(request: Request) -> None:
                         limit=settings.rate_limit_ip_per_hour, window=timedelta(hours=1))
 
 
-async def limit_submissions_per_email(request: Request, email: str) -> None:
-    settings = get_settings(request)
-    await ratelimit.hit(request.app.state.sessionmaker, get_keyring(request),
-                        scope="submit-email", value=email,
-                        limit=settings.rate_limit_email_per_day, window=timedelta(days=1))
-
-
 async def limit_token_use(request: Request) -> None:
     """Guessing confirmation or status tokens is hopeless (256 bits), and stays slow too."""
     settings = get_settings(request)

@@ -4,13 +4,16 @@ while a batch is being written goes into the next one, one transaction for all o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.batching import Batcher
 from app.config import Settings
 from app.crypto import Keyring
+from app.db import write_turn
 from app.errors import DomainError
+from app.ratelimit import service as ratelimit
 from app.requests import confirming, filing
 from app.requests.schemas import RequestCreate
 
@@ -19,6 +22,7 @@ class Intake:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], keyring: Keyring,
                  settings: Settings) -> None:
         self._sessionmaker = sessionmaker
+        self._engine: AsyncEngine = sessionmaker.kw["bind"]
         self._keyring = keyring
         self._settings = settings
         self._filings = Batcher(self._file)
@@ -32,14 +36,23 @@ class Intake:
 
     async def _file(self, bodies: Sequence[RequestCreate]
                     ) -> list[filing.Submitted | DomainError]:
-        async with self._sessionmaker() as session:
-            outcomes = await filing.submit_many(session, self._keyring, self._settings, bodies)
+        async with write_turn(self._engine), self._sessionmaker() as session:
+            # Attempts per email address, counted in the batch's transaction: one stage less
+            # for every filing to wait through. A refused filing's attempt commits with the
+            # batch like the others'.
+            refusals = await ratelimit.count_all(
+                session, self._keyring, scope="submit-email", values=[str(b.email) for b in bodies],
+                limit=self._settings.rate_limit_email_per_day, window=timedelta(days=1))
+            filed = iter(await filing.submit_many(
+                session, self._keyring, self._settings,
+                [b for b, refused in zip(bodies, refusals, strict=True) if refused is None]))
+            outcomes = [refused or next(filed) for refused in refusals]
             await session.commit()
         return outcomes
 
     async def _confirm(self, tokens: Sequence[str]
                        ) -> list[list[confirming.ConfirmedCase] | DomainError]:
-        async with self._sessionmaker() as session:
+        async with write_turn(self._engine), self._sessionmaker() as session:
             outcomes = await confirming.confirm_many(session, self._keyring, self._settings,
                                                      tokens)
             await confirming.write(session)

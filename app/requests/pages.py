@@ -19,13 +19,13 @@ from app.models_registry import service as registry
 from app.pagination import PageParams
 from app.privacy import service as privacy
 from app.privacy.schemas import FIELDS as NOTICE_FIELDS
-from app.requests import confirming, filing, identify, service
+from app.requests import identify, service
 from app.requests.confirming import LinkExpired
 from app.requests.deps import (
+    CurrentIntake,
     CurrentKeyring,
     CurrentSettings,
     limit_submissions_per_address,
-    limit_submissions_per_email,
     limit_token_use,
 )
 from app.requests.schemas import LIMITS, RequestCreate
@@ -123,8 +123,8 @@ async def request_form(request: Request, session: Session) -> Response:
 
 
 @router.post("/request")
-async def request_submit(request: Request, session: Session, keyring: CurrentKeyring,
-                         settings: CurrentSettings) -> Response:
+async def request_submit(request: Request, session: Session, intake: CurrentIntake
+                         ) -> Response:
     form = await request.form(max_files=0, max_fields=100)
     lang = form.get("lang") if form.get("lang") in LANGUAGES else negotiate(request)
     assert isinstance(lang, str)
@@ -136,8 +136,8 @@ async def request_submit(request: Request, session: Session, keyring: CurrentKey
         body = RequestCreate.model_validate({
             **values, "identifiers": _lines(values["identifiers"]),
             "probe_prompts": _lines(values["probe_prompts"]), "language": lang})
-        await limit_submissions_per_email(request, str(body.email))
-        submitted = await filing.submit(session, keyring, settings, body)
+        # The same group-committed path as the JSON API (it counts the email's attempts too).
+        submitted = await intake.file(body)
     except ValidationError as exc:
         return await _form_page(request, session, lang, values, _field_errors(exc, lang), 422)
     except TooManyRequests as exc:
@@ -173,14 +173,14 @@ async def confirm_page(request: Request, token: str) -> Response:
 
 @router.post("/r/confirm/{token}")
 async def confirm_submit(request: Request, token: str, session: Session,
-                         keyring: CurrentKeyring, settings: CurrentSettings) -> Response:
+                         intake: CurrentIntake) -> Response:
     lang = negotiate(request)
     form = await request.form(max_files=0, max_fields=10)
     csrf = form.get("csrf_token")
     verify_csrf(request, csrf if isinstance(csrf, str) else None)
     await limit_token_use(request)
     try:
-        done = await confirming.confirm(session, keyring, settings, token[:200])
+        done = await intake.confirm(token[:200])
     except (NotFound, Conflict, LinkExpired) as exc:
         return _link_problem(request, lang, exc)
     lang = done[0].case.language if done and "lang" not in request.query_params else lang
