@@ -44,21 +44,29 @@ class Batcher(Generic[T, R]):
         self._queue.append((item, future))
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._task = asyncio.create_task(self._drain())
+            self._task.add_done_callback(self._stopped)
         # Shielded: a client that hangs up does not cancel its item half-way through a batch
         # (the batch commits it, or not, with the others).
         return await asyncio.shield(future)
 
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():  # even before it began: whoever queued is answered
+            for _, future in self._queue:
+                _settle(future, RuntimeError("the service is stopping"))
+            self._queue.clear()
+
     async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
             while self._queue:
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
                 await self._run_batch(batch)
         except BaseException as exc:  # cancelled at shutdown: nobody waits for ever
-            for _, future in self._queue:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else
-                                         RuntimeError("the service is stopping"))
+            stopping = exc if isinstance(exc, Exception) else RuntimeError(
+                "the service is stopping")
+            for _, future in batch + self._queue:
+                _settle(future, stopping)
             self._queue.clear()
             raise
 

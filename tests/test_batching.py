@@ -96,3 +96,21 @@ def test_a_caller_that_goes_away_does_not_take_its_item_out_of_the_batch():
     stays, batches = asyncio.run(go())
     assert stays == 16
     assert batches == [[1], [7, 8]]  # written with the others all the same
+
+
+@pytest.mark.parametrize("turns", [1, 3], ids=["before its first batch", "during a batch"])
+def test_callers_of_a_stopped_batcher_are_answered_not_left_waiting(turns: int):
+    async def go() -> tuple[list[object], list[list[int]]]:
+        handler = Handler()  # its first batch never ends unless released: it is stopped
+        batcher: Batcher[int, int] = Batcher(handler)
+        callers = [asyncio.create_task(batcher.run(i)) for i in (1, 2)]
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        assert batcher._task is not None
+        batcher._task.cancel()
+        answers = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 5)
+        return answers, handler.batches
+
+    answers, batches = asyncio.run(go())
+    assert [str(a) for a in answers] == ["the service is stopping"] * 2
+    assert batches == ([] if turns == 1 else [[1, 2]])
