@@ -1,5 +1,6 @@
-"""The public API's filings and confirmations, group-committed (app/batching.py): what arrives
-while a batch is being written goes into the next one, one transaction for all of it."""
+"""Filings and confirmations from the public (the JSON API, the form and its confirmation page),
+group-committed (app/batching.py): what arrives while a batch is being written goes into the
+next one, one transaction for all of it."""
 
 from __future__ import annotations
 
