@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event
@@ -93,6 +93,24 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
     return create_async_engine(url, **kw)
 
 
+V = TypeVar("V")
+
+
+def loop_local(
+    registry: weakref.WeakKeyDictionary[
+        AsyncEngine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, V]],
+    engine: AsyncEngine, make: Callable[[], V],
+) -> V:
+    """The registry's value for `engine` on the running event loop, made on first use: a lock
+    or a task belongs to the loop that made it (tests run the app on several loops)."""
+    per_loop = registry.setdefault(engine, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    value = per_loop.get(loop)
+    if value is None:
+        value = per_loop[loop] = make()
+    return value
+
+
 _turns: weakref.WeakKeyDictionary[
     AsyncEngine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
 ] = weakref.WeakKeyDictionary()
@@ -108,12 +126,7 @@ def write_turn(engine: AsyncEngine) -> AbstractAsyncContextManager[object]:
     PostgreSQL locks rows, not the database: no turn to wait for."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    per_loop = _turns.setdefault(engine, weakref.WeakKeyDictionary())
-    loop = asyncio.get_running_loop()
-    lock = per_loop.get(loop)
-    if lock is None:
-        lock = per_loop[loop] = asyncio.Lock()
-    return lock
+    return loop_local(_turns, engine, asyncio.Lock)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

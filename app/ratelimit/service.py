@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 
 from app.batching import Batcher
 from app.crypto import Keyring
-from app.db import utcnow, write_turn
+from app.db import loop_local, utcnow, write_turn
 from app.errors import TooManyRequests
 from app.ratelimit.models import RateCounter
 
@@ -87,17 +87,13 @@ _counters: weakref.WeakKeyDictionary[
 
 
 def _counter(engine: AsyncEngine) -> Batcher[_Hit, int]:
-    per_loop = _counters.setdefault(engine, weakref.WeakKeyDictionary())
-    loop = asyncio.get_running_loop()
-    counter = per_loop.get(loop)
-    if counter is None:
-        async def count(hits: Sequence[_Hit]) -> list[int]:
-            # Atomic by itself: run in autocommit, without BEGIN and COMMIT round trips.
-            async with write_turn(engine), engine.connect() as conn:
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                return await _count(conn, hits)
-        counter = per_loop[loop] = Batcher(count, max_batch=500)
-    return counter
+    async def count(hits: Sequence[_Hit]) -> list[int]:
+        # Atomic by itself: run in autocommit, without BEGIN and COMMIT round trips.
+        async with write_turn(engine), engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return await _count(conn, hits)
+
+    return loop_local(_counters, engine, lambda: Batcher(count, max_batch=500))
 
 
 async def _count(db: AsyncConnection | AsyncSession, hits: Sequence[_Hit]) -> list[int]:

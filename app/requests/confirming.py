@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.tokens import digest, new_token
+from app.cases.deadlines import org_zones
 from app.cases.lifecycle import ACTIVE, Actor, ConcurrentChange, transition
 from app.cases.models import Case, CaseModel, CaseStatus, Confirmation
 from app.cases.subject import open_subject, seal_subject
@@ -31,7 +32,7 @@ from app.i18n import translate
 from app.models_registry.models import Model
 from app.privacy import service as privacy
 from app.privacy.schemas import FIELDS as NOTICE_FIELDS
-from app.requests.filing import link, org_zones
+from app.requests.filing import link
 
 # Catalog keys of the notice labels (t("notice.controller"), ...).
 NOTICE_KEYS = {f: "notice." + f for f in NOTICE_FIELDS}
@@ -87,10 +88,11 @@ async def confirm_many(
     now = utcnow()
     outcomes: list[list[ConfirmedCase] | DomainError] = []
     claiming: dict[uuid.UUID, Confirmation] = {}
+    digests = [digest(t) for t in tokens]
     stored = {c.token_hash: c for c in await session.scalars(select(Confirmation).where(
-        Confirmation.token_hash.in_({digest(t) for t in tokens})))}
-    for token in tokens:
-        confirmation = stored.get(digest(token))
+        Confirmation.token_hash.in_(set(digests))))}
+    for token_hash in digests:
+        confirmation = stored.get(token_hash)
         if confirmation is None:
             outcomes.append(NotFound("this confirmation link is not valid"))
         elif confirmation.used_at is not None or confirmation.id in claiming:
@@ -117,8 +119,8 @@ async def confirm_many(
     zones = await org_zones(session, {c.org_id for c in every})
     notices: dict[str, dict[uuid.UUID, dict[str, Any]]] = {}
     receipts: list[dict[str, Any]] = []
-    for i, token in enumerate(tokens):
-        confirmation = stored.get(digest(token))
+    for i, token_hash in enumerate(digests):
+        confirmation = stored.get(token_hash)
         if isinstance(outcomes[i], DomainError) or confirmation is None:
             continue
         if confirmation.id not in claimed:

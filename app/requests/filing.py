@@ -19,9 +19,8 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.models import Organization
 from app.auth.tokens import digest, new_token
-from app.cases.deadlines import first_due
+from app.cases.deadlines import first_due, org_zones
 from app.cases.lifecycle import Actor
 from app.cases.models import Case, CaseModel, CaseStatus, Confirmation
 from app.cases.subject import seal_subject
@@ -34,7 +33,6 @@ from app.errors import DomainError, InvalidInput
 from app.models_registry.models import Model
 from app.models_registry.service import split_ref
 from app.requests.schemas import RequestCreate
-from app.time_zones import zone_of
 
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 
@@ -62,7 +60,6 @@ async def submit(
     [outcome] = await submit_many(session, keyring, settings, [body])
     if isinstance(outcome, DomainError):
         raise outcome
-    await session.flush()
     return outcome
 
 
@@ -103,10 +100,10 @@ class _Rows:
     emails: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def _file(session: AsyncSession, keyring: Keyring, settings: Settings, body: RequestCreate,
-          models: dict[str, Model], zones: dict[uuid.UUID, ZoneInfo],
-          references: Iterator[str], rows: _Rows, now: datetime,
-          expires_at: datetime) -> Submitted:
+async def _file(session: AsyncSession, keyring: Keyring, settings: Settings,
+                body: RequestCreate, models: dict[str, Model], zones: dict[uuid.UUID, ZoneInfo],
+                references: Iterator[str], rows: _Rows, now: datetime,
+                expires_at: datetime) -> Submitted:
     submission_id = uuid.uuid4()
     named = [models[ref] for ref in dict.fromkeys(body.models)]
     personal = {"name": body.name, "email": str(body.email), "description": body.description,
@@ -154,15 +151,6 @@ async def _open_models(session: AsyncSession, refs: list[str]) -> dict[str, Mode
     rows = await session.scalars(select(Model).where(
         tuple_(Model.namespace, Model.name).in_(list(wanted)), Model.intake_open.is_(True)))
     return {wanted[(m.namespace, m.name)]: m for m in rows}
-
-
-async def org_zones(session: AsyncSession, org_ids: set[uuid.UUID]) -> dict[uuid.UUID, ZoneInfo]:
-    """Each organisation's time zone (whose calendar its deadlines follow)."""
-    if not org_ids:
-        return {}
-    rows = await session.execute(select(Organization.id, Organization.time_zone)
-                                 .where(Organization.id.in_(org_ids)))
-    return {org_id: zone_of(zone) for org_id, zone in rows}
 
 
 async def _fresh_references(session: AsyncSession, needed: int) -> Iterator[str]:
