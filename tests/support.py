@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import gc
 import os
 import socket
 import ssl
@@ -26,6 +28,19 @@ from app.config import Settings, to_sync_url
 from app.db import make_engine, make_sessionmaker
 
 T = TypeVar("T")
+
+
+def parse_source(source: str) -> ast.Module:
+    """`ast.parse` with the collector paused. CPython 3.11 keeps the AST converter's recursion
+    depth in global state; a collection during the parse can run finalizers that hand the GIL to
+    a test server's thread, whose own compile then trips a spurious SystemError."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ast.parse(source)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # Every test client would build its own TLS context from the CA bundle (60 ms each, thousands of

@@ -10,6 +10,8 @@ import ast
 import re
 from pathlib import Path
 
+from tests.support import parse_source
+
 APP = Path(__file__).resolve().parent.parent / "app"
 SECRET_NAME = re.compile(r"token|secret|passw|signature|\bmac\b|^mac$|_mac|mac_|csrf|digest|hash",
                          re.IGNORECASE)
@@ -35,7 +37,7 @@ def is_column(node: ast.AST) -> bool:
 
 def plain_comparisons_of_secrets(source: str, allowed: set[str]) -> list[tuple[int, str]]:
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_source(source)):
         if not isinstance(node, ast.Compare):
             continue
         if not any(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops):

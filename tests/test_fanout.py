@@ -16,6 +16,7 @@ from tests.receiver import Answer
 from tests.support import TLS, create_org, wipe
 
 SCALE = 0.001  # 5 s -> 5 ms, 5 min -> 0.3 s, 30 min -> 1.8 s, 2 h -> 7.2 s
+LATE = 2.0  # seconds a retry may come after its due time on a loaded machine
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +63,14 @@ def test_fan_out_to_50_endpoints_with_some_failing(iso, org, receiver):
     assert served < 5, f"healthy endpoints took {served:.1f}s"
 
     # Each failing endpoint: attempts at 0, then after 5 ms, 0.3 s and 1.8 s (scaled), +jitter.
+    # Never early; late by at most LATE (a loaded CI machine stalls this in-process server for
+    # over a second), which still tells each step from the next (7.2 s after 1.8 s).
     for path in failing:
         hits = receiver.wait_for(path, 4, timeout=15)
         gaps = [b.at - a.at for a, b in itertools.pairwise(hits[:4])]
         for gap, step in zip(gaps, SCHEDULE, strict=False):
             expected = step.total_seconds() * SCALE
-            assert expected * 0.95 <= gap <= expected * (1 + JITTER) + 0.75, (path, gaps)
+            assert expected * 0.95 <= gap <= expected * (1 + JITTER) + LATE, (path, gaps)
         assert len({h.headers["webhook-id"] for h in hits}) == 1
     # Healthy endpoints were served exactly once.
     time.sleep(0.3)

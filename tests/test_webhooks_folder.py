@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from app.delivery.wire import schema_files
 from app.events.schemas import PAYLOADS
 from tests.propagation import model, remediate, subscribe, version
+from tests.support import parse_source
 
 
 def schema(repo_root, event_type):
@@ -86,7 +87,7 @@ def test_real_deliveries_validate_against_the_schemas(client, org_a, org_b, mail
 @pytest.fixture
 def verify(repo_root):
     path = repo_root / "webhooks" / "verify.py"
-    tree = ast.parse(path.read_text())
+    tree = parse_source(path.read_text())
     imported = {(n.module or "").split(".")[0] for n in ast.walk(tree)
                 if isinstance(n, ast.ImportFrom)} | {
         a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
