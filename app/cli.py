@@ -199,9 +199,11 @@ def worker(
         if scheduler is not None:
             scheduler.start()
         tune_gc()
-        typer.echo(f"delivery worker started (database: {settings.sync_url})")
         try:
-            await DeliveryWorker(sessionmaker, settings, keyring).run(stop)
+            await DeliveryWorker(sessionmaker, settings, keyring,
+                                 sending_process=settings.webhook_sending_process).run(
+                stop, started=lambda: typer.echo(
+                    f"delivery worker started (database: {settings.sync_url})"))
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Webhook delivery (app/delivery): the worker runs in the serving process unless turned
     # off (then run `rights-relay worker`); every timing is in seconds.
     run_delivery_worker: bool = True
+    # `rights-relay worker` sends from a child process of its own (claiming and recording stay
+    # in the worker's): the two use two cores. The worker inside `serve` always sends itself.
+    webhook_sending_process: bool = True
     delivery_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)

@@ -221,14 +221,38 @@ def _status(pid: int, field: str) -> float:
     return float("nan")
 
 
+def family(pid: int) -> list[int]:
+    """A process and its descendants (a worker and its sending process)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found += family(int(child))
+    return found
+
+
 def peak_rss_mb(pid: int) -> float:
-    return _status(pid, "VmHWM")
+    """The sum of the peaks of the process and its children (at least the peak of the sum)."""
+    return sum(_status(p, "VmHWM") for p in family(pid))
+
+
+def rss_mb(pid: int) -> float:
+    return sum(_status(p, "VmRSS") for p in family(pid))
+
+
+def own_cpu_seconds(pid: int) -> float:
+    """User + system CPU time one process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The same for a worker and its live children (its sending process)."""
+    total = 0.0
+    for p in family(pid):
+        with contextlib.suppress(OSError):
+            total += own_cpu_seconds(p)
+    return total
 
 
 @dataclass
@@ -251,9 +275,9 @@ def cpu_beside() -> dict[str, float]:
             continue
         try:
             if (entry / "comm").read_text().strip() == "postgres":
-                out["postgres"] += cpu_seconds(int(entry.name))
+                out["postgres"] += own_cpu_seconds(int(entry.name))
             elif b"bench.receiver" in (entry / "cmdline").read_bytes():
-                out["receiver"] += cpu_seconds(int(entry.name))
+                out["receiver"] += own_cpu_seconds(int(entry.name))
         except OSError:  # it ended meanwhile
             continue
     return out
@@ -269,7 +293,7 @@ def deliver(db: Database, scenario: Scenario, expect: int, *, events: int = 1,
     succeeded, with `workers` worker processes (with `settings`)."""
     with contextlib.ExitStack() as stack:
         procs = [stack.enter_context(worker(db, **settings)) for _ in range(workers)]
-        idle = _status(procs[0].pid, "VmRSS")
+        idle = rss_mb(procs[0].pid)
         cpu0 = sum(cpu_seconds(p.pid) for p in procs)
         engine = db.engine()
         stack.callback(engine.dispose)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from app.acks.links import ack_key, ack_url
 from app.config import Settings
 from app.crypto import Keyring
+from app.delivery.attempt import Job
 from app.delivery.signing import secret_bytes
 from app.delivery.ssrf import is_public, literal_ip
 from app.delivery.store import Claimed, EventRow
@@ -25,25 +26,6 @@ from app.subscribers.service import signing_secrets
 EVENT_CACHE = 256
 SECRET_CACHE = 20_000
 HOST_CACHE = 20_000
-
-
-@dataclass(slots=True)
-class Job:
-    delivery_id: int
-    attempt: int  # this attempt's number, from 1
-    endpoint_id: uuid.UUID
-    subscriber_id: uuid.UUID
-    url: str
-    secrets: list[str]
-    failing: bool
-    msg_id: str
-    event_type: str
-    body: bytes
-    ack_url: str | None
-    lease_owner: str | None = None
-    usable: bool = True  # False: endpoint disabled or removed since the row was written
-    blocked: bool = False  # an IP literal the SSRF rules refuse
-    keys: tuple[bytes, ...] = ()  # the secrets, decoded (HMAC keys)
 
 
 def envelope(event_type: str, occurred_at: datetime, data: dict[str, Any]) -> bytes:

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
+from app.delivery.attempt import ErrorClass as ErrorClass  # where the ORM side looks for it
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -19,18 +20,6 @@ class DeliveryStatus(StrEnum):
     succeeded = "succeeded"
     failed = "failed"  # retries exhausted, endpoint gone or disabled
     replayed = "replayed"  # a failed delivery sent again as a new delivery
-
-
-class ErrorClass(StrEnum):
-    http_status = "http_status"  # answered, but not 2xx
-    redirect = "redirect"  # 3xx: never followed
-    timeout = "timeout"
-    connect_error = "connect_error"
-    dns_error = "dns_error"
-    ssrf_blocked = "ssrf_blocked"  # resolved to a private address at connect time
-    connection_reset = "connection_reset"
-    tls_error = "tls_error"
-    client_error = "client_error"
 
 
 class Delivery(Base):

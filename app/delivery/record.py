@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.crypto import Keyring
 from app.db import utcnow
+from app.delivery.attempt import Outcome
 from app.delivery.models import Delivery, DeliveryStatus
 from app.delivery.schedule import backoff, retry_after
-from app.delivery.send import Outcome
 from app.delivery.store import Result, Store
 from app.emails import service as emails
 from app.subscribers.models import Endpoint, Subscriber

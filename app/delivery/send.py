@@ -19,38 +19,34 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import aiohttp
 
 from app.config import Settings
-from app.db import utcnow
-from app.delivery.jobs import Job
-from app.delivery.models import ErrorClass
+from app.delivery.attempt import ErrorClass, Job, Outcome
 from app.delivery.signing import ServiceKeys
-from app.delivery.ssrf import SSRFBlocked
+from app.delivery.ssrf import CheckingResolver, Resolver, SSRFBlocked
 
 log = logging.getLogger(__name__)
 
 BODY_LIMIT = 1024  # bytes of a response kept in the attempt log
+USER_AGENT = "RightsRelay-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
 
 
-@dataclass(slots=True)
-class Outcome:
-    job: Job
-    started_at: datetime
-    duration_ms: int
-    status_code: int | None = None
-    error: ErrorClass | None = None
-    response_body: str | None = None
-    retry_after: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.status_code is not None and \
-            200 <= self.status_code < 300
+def client_session(settings: Settings, resolver: Resolver) -> aiohttp.ClientSession:
+    """The one HTTP session of a sender: connections for every send and waiting send, the
+    connect-time SSRF check in its resolver, no cookies, bodies kept as sent."""
+    waiting = settings.webhook_waiting_connections
+    connector = aiohttp.TCPConnector(
+        limit=settings.webhook_concurrency + waiting + 8, limit_per_host=0, ttl_dns_cache=10,
+        resolver=CheckingResolver(resolver, allow_private=settings.allow_private_webhook_targets))
+    timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds,
+                                    sock_connect=settings.webhook_connect_timeout_seconds)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout,
+                                 cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                                 headers={"user-agent": USER_AGENT})
 
 
 class _Place:
@@ -73,16 +69,18 @@ class _Lane:
 
 
 class Sender:
-    def __init__(self, settings: Settings, keys: ServiceKeys,
+    def __init__(self, settings: Settings, keys: ServiceKeys, resolver: Resolver,
                  done: Callable[[Outcome], None], room: Callable[[], None]) -> None:
         self.settings = settings
         self.keys = keys
+        self.resolver = resolver
         self._done = done  # each outcome, as soon as it is known
         self._room = room  # a slow send gave its place back
         self.concurrency = settings.webhook_concurrency
         self.slow_after = settings.webhook_slow_after_seconds
         self.waiting_capacity = settings.webhook_waiting_connections
         self.waiting = 0  # slow sends that gave their place back
+        self.lost = False  # (a sending process can be lost; this event loop cannot)
         self.typical = 0.0  # moving average of answered sends' seconds (the slow yardstick)
         self.healthy = _Lane(self.concurrency, may_wait=True)
         self.failing = _Lane(max(2, self.concurrency // 8), may_wait=False)
@@ -91,6 +89,17 @@ class Sender:
         self._sweeper: asyncio.Task[None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def failing_size(self) -> int:
+        return self.failing.size
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The senders run inside: `drain` and `finish` before leaving."""
+        async with client_session(self.settings, self.resolver) as http:
+            self.start(http)
+            yield
 
     def start(self, http: aiohttp.ClientSession) -> None:
         self._http = http
@@ -107,7 +116,7 @@ class Sender:
     def submit(self, job: Job) -> None:
         (self.failing if job.failing else self.healthy).queue.put_nowait(job)
 
-    def drain(self) -> list[Job]:
+    async def drain(self) -> list[Job]:
         """Take back the jobs not started yet."""
         left: list[Job] = []
         for lane in (self.healthy, self.failing):
@@ -176,7 +185,7 @@ class Sender:
     # --- one attempt -----------------------------------------------------------------------
 
     async def attempt(self, job: Job) -> Outcome:
-        outcome = Outcome(job, utcnow(), 0)
+        outcome = Outcome(job, datetime.now(UTC), 0)
         if not job.usable:
             return outcome
         start = time.perf_counter()

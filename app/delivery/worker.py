@@ -18,21 +18,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.crypto import Keyring
 from app.db import utcnow
-from app.delivery.jobs import Job, JobBuilder, envelope
+from app.delivery.attempt import Job, Outcome
+from app.delivery.jobs import JobBuilder, envelope
 from app.delivery.record import SUCCESS_PRECISION, Recorder
-from app.delivery.send import BODY_LIMIT, Outcome, Sender, raise_open_files
+from app.delivery.remote import RemoteSender, SendingProcessLost
+from app.delivery.send import BODY_LIMIT, Sender, raise_open_files
 from app.delivery.signing import ServiceKeys
-from app.delivery.ssrf import CheckingResolver, Resolver, SystemResolver
+from app.delivery.ssrf import Resolver, SystemResolver
 from app.delivery.store import Store
 from app.delivery.store_pg import PgStore
 from app.delivery.store_sqlite import SqliteStore
@@ -42,9 +43,6 @@ __all__ = ["BODY_LIMIT", "SUCCESS_PRECISION", "DeliveryWorker", "Job", "Outcome"
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "RightsRelay-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
-
-
 def lease_for(settings: Settings) -> timedelta:
     """How long a claimed delivery stays this worker's: longer than one attempt can take, so
     two workers never send the same delivery at once; a crashed worker's rows come back after."""
@@ -53,20 +51,25 @@ def lease_for(settings: Settings) -> timedelta:
     return timedelta(seconds=max(floor, wanted))
 
 
-
 def store_for(engine: AsyncEngine) -> Store:
     if engine.dialect.name == "sqlite":
         return SqliteStore(engine.url.database or ":memory:")
     return PgStore(engine)
 
+
 class DeliveryWorker:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
                  keyring: Keyring, *, resolver: Resolver | None = None,
                  keys: ServiceKeys | None = None, batch_size: int = 500,
-                 lease: timedelta | None = None) -> None:
+                 lease: timedelta | None = None, sending_process: bool = False) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.resolver = resolver or SystemResolver()
+        # The sends in a child process (remote.py), with its own resolver and keys from the
+        # settings; else on this event loop.
+        assert not (sending_process and (resolver or keys)), "a sending process makes its own"
+        self.sending_process = sending_process
+        self.keys = keys
         self.concurrency = settings.webhook_concurrency
         self.batch_size = max(1, min(batch_size, self.concurrency * 2))
         self.lease = lease or lease_for(settings)
@@ -78,54 +81,64 @@ class DeliveryWorker:
         assert isinstance(engine, AsyncEngine), "the sessionmaker must be bound to an engine"
         self.store: Store = store_for(engine)
         self.jobs = JobBuilder(settings, keyring)
-        self.sender = Sender(settings, keys or ServiceKeys.from_settings(settings),
-                             done=self._done, room=self._free)
+        self.sender = self._new_sender()
         # Of the capacity, at most this much for endpoints already failing (four rounds of
         # their lane's senders).
-        self.failing_capacity = 4 * self.sender.failing.size
+        self.failing_capacity = 4 * self.sender.failing_size
         self.recorder = Recorder(self.store, sessionmaker, settings, keyring,
                                  recorded=self._recorded)
         self._in_flight = 0  # claimed and not recorded (waiting sends included)
         self._room = asyncio.Event()  # set when recorded results or slow sends free room
         self.sent = 0  # results recorded (or dropped as late)
+        self._started: Callable[[], None] | None = None
+
+    def _new_sender(self) -> Sender | RemoteSender:
+        if self.sending_process:
+            return RemoteSender(self.settings, done=self._done, room=self._free,
+                                give_back=self._give_back)
+        return Sender(self.settings, self.keys or ServiceKeys.from_settings(self.settings),
+                      self.resolver, done=self._done, room=self._free)
 
     # --- the loop --------------------------------------------------------------------------
-
-    def _client(self) -> aiohttp.ClientSession:
-        waiting = self.settings.webhook_waiting_connections
-        connector = aiohttp.TCPConnector(
-            limit=self.concurrency + waiting + 8, limit_per_host=0, ttl_dns_cache=10,
-            resolver=CheckingResolver(self.resolver,
-                                      allow_private=self.settings.allow_private_webhook_targets))
-        timeout = aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds,
-                                        sock_connect=self.settings.webhook_connect_timeout_seconds)
-        return aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-                                     headers={"user-agent": USER_AGENT})
 
     def _room_left(self) -> int:
         return self.capacity - (self._in_flight - self.sender.waiting)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; then let in-flight requests finish (bounded)."""
+    async def run(self, stop: asyncio.Event,
+                  started: Callable[[], None] | None = None) -> None:
+        """Deliver until `stop` is set; then let in-flight requests finish (bounded). A lost
+        sending process (what it held given back) is replaced, after a second. `started` is
+        called once the senders first run."""
+        self._started = started
         raise_open_files(self.concurrency + self.settings.webhook_waiting_connections + 256)
         recorder = asyncio.create_task(self.recorder.run())
         try:
-            async with self._client() as http:
-                self.sender.start(http)
+            while not stop.is_set():
                 try:
-                    await self._claim_loop(stop)
-                finally:
-                    await self._give_back(self.sender.drain())
-                    await self.sender.finish(self.settings.webhook_timeout_seconds + 1)
+                    await self._send_until(stop)
+                except SendingProcessLost:
+                    log.error("the sending process ended unexpectedly; starting another")
+                    await _first(stop.wait(), timeout=1.0)
+                    self.sender = self._new_sender()
         finally:
             self.recorder.stop()
             await recorder
             await self.store.aclose()
 
+    async def _send_until(self, stop: asyncio.Event) -> None:
+        async with self.sender.running():
+            if self._started is not None:
+                self._started()
+                self._started = None
+            try:
+                await self._claim_loop(stop)
+            finally:
+                await self._give_back(await self.sender.drain())
+                await self.sender.finish(self.settings.webhook_timeout_seconds + 1)
+
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         poll = self.settings.delivery_poll_seconds
-        while not stop.is_set():
+        while not stop.is_set() and not self.sender.lost:
             room = self._room_left()
             if room < max(1, self.batch_size // 2):
                 # Full: wait until results are recorded (or sends turn slow), not a poll.
