@@ -146,7 +146,7 @@ class Keyring:
 
     def open(self, sealed: Sealed, aad: bytes = b"") -> Any:
         dek = _decrypt(self._kek(sealed.key_id), sealed.wrapped_key, b"dek")
-        return json.loads(_decrypt(dek, sealed.ciphertext, aad))
+        return json.loads(_decrypt(dek, sealed.ciphertext, aad).decode())  # str: no sniffing
 
     def rewrap_key(self, wrapped_key: bytes, key_id: str) -> tuple[bytes, str]:
         """A data key re-wrapped under the current KEK (rotation without re-encrypting)."""

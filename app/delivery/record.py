@@ -8,10 +8,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter as Metric
+from prometheus_client import Histogram
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,7 +36,7 @@ SUCCESS_PRECISION = timedelta(seconds=60)
 BATCH = 500  # results per statement
 WINDOW = 0.05  # seconds results may wait for others to join their batch
 
-ATTEMPTS = Counter("rr_webhook_attempts_total", "Webhook delivery attempts", ["result"])
+ATTEMPTS = Metric("rr_webhook_attempts_total", "Webhook delivery attempts", ["result"])
 ATTEMPT_SECONDS = Histogram("rr_webhook_attempt_seconds", "Webhook attempt duration",
                             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
@@ -94,6 +96,7 @@ class Recorder:
         results: list[Result] = []
         last: dict[uuid.UUID, Outcome] = {}
         gone: set[uuid.UUID] = set()
+        kinds: Counter[str] = Counter()
         for o in batch:
             job = o.job
             code, error = o.status_code, (o.error.value if o.error else None)
@@ -103,7 +106,7 @@ class Recorder:
                                       "endpoint_disabled", None, None, False, o.started_at, 0,
                                       None, None))
                 continue
-            ATTEMPTS.labels("success" if o.ok else (error or "error")).inc()
+            kinds["success" if o.ok else (error or "error")] += 1
             ATTEMPT_SECONDS.observe(o.duration_ms / 1000)
             status, next_at, retry_at, ok_at = DeliveryStatus.failed.value, now, None, None
             if o.ok:
@@ -122,6 +125,8 @@ class Recorder:
                                   next_at, code, error, o.started_at, ok_at, True,
                                   o.started_at, o.duration_ms, o.response_body, retry_at))
             last[job.endpoint_id] = o
+        for kind, n in kinds.items():  # a label lookup per kind, not per result
+            ATTEMPTS.labels(kind).inc(n)
         ok = [e for e, o in last.items() if o.ok]
         failing = [e for e, o in last.items() if not o.ok]
         if gone or failing:

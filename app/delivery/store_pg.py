@@ -164,13 +164,22 @@ class PgStore:
 
     async def record(self, results: list[Result], *, ok: list[uuid.UUID],
                      failing: list[uuid.UUID], now: datetime, fresh: datetime) -> int:
-        rows = json.dumps([
-            {"id": r.id, "owner": r.owner, "status": r.status, "attempts": r.attempts,
-             "next_at": r.next_attempt_at.isoformat(), "code": r.status_code, "error": r.error,
-             "last_at": _iso(r.last_attempt_at), "ok_at": _iso(r.succeeded_at),
-             "logged": r.logged, "started": r.started_at.isoformat(),
-             "duration": r.duration_ms, "body": r.response_body, "retry_at": _iso(r.retry_at)}
-            for r in results], separators=(",", ":"))
+        now_text = now.isoformat()
+
+        def iso(value: datetime | None) -> str | None:  # most are the batch's `now`
+            return now_text if value is now else _iso(value)
+
+        docs = []
+        for r in results:
+            started = r.started_at.isoformat()
+            docs.append({
+                "id": r.id, "owner": r.owner, "status": r.status, "attempts": r.attempts,
+                "next_at": iso(r.next_attempt_at), "code": r.status_code, "error": r.error,
+                "last_at": started if r.last_attempt_at is r.started_at
+                else iso(r.last_attempt_at), "ok_at": iso(r.succeeded_at), "logged": r.logged,
+                "started": started, "duration": r.duration_ms, "body": r.response_body,
+                "retry_at": iso(r.retry_at)})
+        rows = json.dumps(docs, separators=(",", ":"))
         params = {"rows": rows, "ok": _uuids(ok), "failing": _uuids(failing), "now": now,
                   "fresh": fresh}
         return len(await self._execute(_PG_RECORD, params))

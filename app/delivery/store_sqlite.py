@@ -109,6 +109,24 @@ WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NULL
 """
 
 
+def _result_rows(results: list[Result], now: datetime) -> list[list[Any]]:
+    """The results in the order of _RESULT_FIELDS. Most timestamps of a batch are its `now`
+    or the attempt's start twice: each is formatted once."""
+    now_text = _ts(now)
+
+    def ts(value: datetime | None) -> str | None:
+        return now_text if value is now else _ts(value)
+
+    rows = []
+    for r in results:
+        started = _ts(r.started_at)
+        rows.append([r.id, r.owner, r.status, r.attempts, ts(r.next_attempt_at), r.status_code,
+                     r.error, started if r.last_attempt_at is r.started_at
+                     else ts(r.last_attempt_at), ts(r.succeeded_at), r.logged, started,
+                     r.duration_ms, r.response_body, ts(r.retry_at)])
+    return rows
+
+
 def _hexes(values: list[uuid.UUID] | set[uuid.UUID]) -> str:
     return json.dumps([v.hex for v in values])
 
@@ -209,11 +227,7 @@ class SqliteStore:
     async def record(self, results: list[Result], *, ok: list[uuid.UUID],
                      failing: list[uuid.UUID], now: datetime, fresh: datetime) -> int:
         def work(conn: sqlite3.Connection) -> int:
-            batch = json.dumps([  # in the order of _RESULT_FIELDS
-                [r.id, r.owner, r.status, r.attempts, _ts(r.next_attempt_at), r.status_code,
-                 r.error, _ts(r.last_attempt_at), _ts(r.succeeded_at), r.logged,
-                 _ts(r.started_at), r.duration_ms, r.response_body, _ts(r.retry_at)]
-                for r in results])
+            batch = json.dumps(_result_rows(results, now))
             conn.execute(_SQLITE_ATTEMPTS, (batch,))
             written = conn.execute(_SQLITE_RECORD, (batch,)).rowcount
             if ok:

@@ -158,7 +158,10 @@ class DeliveryWorker:
                 self._in_flight += 1
                 self.sender.submit(job)
             if claimed >= wanted:
-                continue  # more may be due: claim again at once
+                # More may be due: claim again at once, but first let the senders (or the
+                # writer to the sending process) start on these: a claim does not yield.
+                await asyncio.sleep(0)
+                continue
             # Nothing more due now: wait for new deliveries to be written (notified), for
             # retries to come due (the poll), or for the stop.
             await _first(stop.wait(), self.store.wait_for_work(poll), timeout=poll)
