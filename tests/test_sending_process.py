@@ -5,6 +5,7 @@ lease); a worker that dies takes its sending process with it."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -38,11 +39,12 @@ def org(iso):
     o.close()
 
 
-def start(settings, lease_seconds: float = 60.0) -> subprocess.Popen[str]:
-    """The worker, once it says it started (its sending process is up by then)."""
+def start(settings, lease_seconds: float = 60.0, group: bool = False) -> subprocess.Popen[str]:
+    """The worker, once it says it started (its sending process is up by then); `group`: in a
+    process group of its own, as under a terminal or a service manager."""
     env = crash.worker_env(settings, lease_seconds, concurrency=8)
     proc = subprocess.Popen([CLI, "worker", "--no-jobs"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=group)
     assert proc.stdout is not None
     assert "delivery worker started" in proc.stdout.readline()
     return proc
@@ -163,4 +165,17 @@ def test_a_killed_worker_takes_its_sending_process_with_it(iso, org):
     [child] = sending_processes(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+    until(lambda: not alive(child), 5)
+
+
+def test_ctrl_c_to_the_whole_process_group_stops_the_worker_cleanly(iso, org, receiver):
+    """The terminal (or systemd) signals every process of the group: the sending process
+    leaves its stopping to the worker, which still finishes and says so."""
+    proc = start(iso.settings, group=True)
+    [child] = sending_processes(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "delivery worker stopped" in out
+    assert "ended unexpectedly" not in err
     until(lambda: not alive(child), 5)

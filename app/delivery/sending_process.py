@@ -120,6 +120,10 @@ async def main(fd: int) -> None:
 
 if __name__ == "__main__":
     _die_with_parent(int(sys.argv[2]))
+    # Ctrl-C and service managers signal the whole process group: the worker alone decides
+    # when this process stops (it asks it to finish its sends first).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
