@@ -200,8 +200,9 @@ def worker(
             scheduler.start()
         tune_gc()
         try:
-            await DeliveryWorker(sessionmaker, settings, keyring,
-                                 sending_process=settings.webhook_sending_process).run(
+            # The sending process needs POSIX (file descriptors passed to a child).
+            split = settings.webhook_sending_process and os.name == "posix"
+            await DeliveryWorker(sessionmaker, settings, keyring, sending_process=split).run(
                 stop, started=lambda: typer.echo(
                     f"delivery worker started (database: {settings.sync_url})"))
         finally:

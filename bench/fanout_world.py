@@ -195,7 +195,7 @@ def _delivered(db: Database, event_ids: list[uuid.UUID],
 @contextmanager
 def worker(db: Database, **settings: object) -> Iterator[subprocess.Popen[str]]:
     """`rights-relay worker --no-jobs` in its own process, once it says it started."""
-    env = app_env(db, run_jobs="false", delivery_poll_seconds="0.2", **settings)
+    env = app_env(db, **{"run_jobs": "false", "delivery_poll_seconds": "0.2", **settings})
     exe = Path(sys.executable).parent / "rights-relay"
     proc = subprocess.Popen([str(exe), "worker", "--no-jobs"], cwd=ROOT, env=env,  # noqa: S603
                             stdout=subprocess.PIPE, text=True)
