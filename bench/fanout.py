@@ -3,8 +3,9 @@ recorded by `rights-relay worker` (its own process) against a local receiver tha
 compared with a bare aiohttp loop posting the same signed bodies with the same concurrency to
 the same receiver. Also: 50 ms receiver latency, 10% of endpoints that never answer, 100,000
 endpoints and the worker's peak RSS, and (PostgreSQL) two workers against one, with the time
-from each event to its first and last delivery. The notes give the CPU seconds the worker and
-the bare loop used, and where the rest went (PostgreSQL, the receiver, this process): on a
+from each event to its first and last delivery. The notes give the CPU seconds the worker (with
+its sending process: a worker is the two processes, for its CPU and its memory) and the bare
+loop used, and where the rest went (PostgreSQL, the receiver, this process): on a
 shared machine they move less than the wall-clock times. The machinery is in fanout_world.py."""
 
 from __future__ import annotations
@@ -102,9 +103,10 @@ def scale_out(db: Database, url: str, deliveries: int, events: int = 20,
     after the other) by one `rights-relay worker`, then by two; with `concurrency` sends at
     once per worker (None: the default, 256).
 
-    At the default, one worker on this two-core machine already uses what the cores have left
-    beside PostgreSQL and the receiver, so a second one cannot be faster; at 64, a worker's
-    sends in flight are the bound (as with slow receivers), which a second worker doubles."""
+    At the default, one worker on this two-core machine already uses both cores (it claims and
+    records in one process and sends from another) beside PostgreSQL and the receiver, so a
+    second one cannot be faster; at 64, a worker's sends in flight are the bound (as with slow
+    receivers), which a second worker doubles."""
     slots = f", {concurrency} sends per worker" if concurrency else ""
     name = f"scale-out ({db.dialect}{slots})"
     settings = {"webhook_concurrency": concurrency} if concurrency else {}
