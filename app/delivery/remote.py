@@ -115,6 +115,8 @@ class RemoteSender:
             self._writer.close()
             await _ended(proc, 5.0)
             self.pid = None
+            # Handed over after the child was gone (or never answered for): it is dead now.
+            await self._give_back_all()
         if self.lost:
             raise SendingProcessLost("the sending process ended unexpectedly")
 
@@ -175,23 +177,26 @@ class RemoteSender:
             else:  # "ready", or the answer to a drain or a finish
                 self._finished = kind == "finished"
                 self._replies.put_nowait(message[1])
-        # End of file: the child is gone (or going). What it held is given back once it surely
-        # sends nothing more (none is left when it was asked to finish and did).
+        # End of file: the child is gone (or going). Unless it was asked to finish and did,
+        # it is lost (first: the claim loop stops handing it jobs), and what it held is given
+        # back once it surely sends nothing more.
+        self.lost = not self._finished
         if proc.poll() is None:
             proc.kill()
         await _ended(proc, 5.0)
-        if self._finished and not self._jobs:
-            return
-        if self._jobs:
+        if self.lost:
             log.error("the sending process ended (exit %s) holding %d deliveries; they are "
                       "given back", proc.returncode, len(self._jobs))
+        await self._give_back_all()
+        self._replies.put_nowait(None)
+        self._room()
+
+    async def _give_back_all(self) -> None:
+        if self._jobs:
             jobs = list(self._jobs.values())
             self._jobs.clear()
             self._failing = 0
             await self._give_back(jobs)
-        self.lost = True
-        self._replies.put_nowait(None)
-        self._room()
 
     def _forget(self, seq: int) -> Job | None:
         job = self._jobs.pop(seq, None)
