@@ -65,6 +65,7 @@ class Keyring:
         self._loader = loader
         self._loaded_at: datetime | None = None
         self._lock = threading.Lock()
+        self._ciphers: dict[bytes, AESGCM] = {}  # by KEK: see _kek_cipher
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Keyring:
@@ -126,6 +127,15 @@ class Keyring:
             if current:
                 self._keks, self._current = keks, current
 
+    def _kek_cipher(self, key_id: str) -> AESGCM:
+        """The KEK's cipher, made once per key (a delivery worker opens thousands of endpoint
+        secrets, each under a data key wrapped by the same KEK)."""
+        kek = self._kek(key_id)
+        cipher = self._ciphers.get(kek)
+        if cipher is None:
+            cipher = self._ciphers[kek] = AESGCM(kek)
+        return cipher
+
     def _kek(self, key_id: str) -> bytes:
         kek = self._keks.get(key_id)
         if kek is None and self._loader is not None:
@@ -145,7 +155,8 @@ class Keyring:
                       wrapped_key=_encrypt(self._kek(current), dek, b"dek"), key_id=current)
 
     def open(self, sealed: Sealed, aad: bytes = b"") -> Any:
-        dek = _decrypt(self._kek(sealed.key_id), sealed.wrapped_key, b"dek")
+        dek = self._kek_cipher(sealed.key_id).decrypt(sealed.wrapped_key[:_NONCE],
+                                                      sealed.wrapped_key[_NONCE:], b"dek")
         return json.loads(_decrypt(dek, sealed.ciphertext, aad).decode())  # str: no sniffing
 
     def rewrap_key(self, wrapped_key: bytes, key_id: str) -> tuple[bytes, str]:

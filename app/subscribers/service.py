@@ -129,18 +129,19 @@ def _grace(e: SealedSecrets) -> datetime | None:
 
 
 def endpoint_secrets(keyring: Keyring, e: SealedSecrets) -> EndpointSecrets:
-    previous = None
-    if _grace(e) is not None and e.previous_secret_sealed is not None:
-        previous = unseal(keyring, e.previous_secret_sealed, e.id, "endpoint-secret")
-    return EndpointSecrets(endpoint_id=e.id,
-                           secret=unseal(keyring, e.secret_sealed, e.id, "endpoint-secret"),
-                           previous_secret=previous,
+    secrets = signing_secrets(keyring, e)
+    return EndpointSecrets(endpoint_id=e.id, secret=secrets[0],
+                           previous_secret=secrets[1] if len(secrets) > 1 else None,
                            previous_secret_expires_at=_grace(e))
 
 
 def signing_secrets(keyring: Keyring, e: SealedSecrets) -> list[str]:
-    s = endpoint_secrets(keyring, e)
-    return [s.secret] + ([s.previous_secret] if s.previous_secret else [])
+    """The secrets that sign: the current one, then the previous one in its grace period. (No
+    API model on the way: the delivery worker opens one per endpoint it sends to.)"""
+    secrets = [unseal(keyring, e.secret_sealed, e.id, "endpoint-secret")]
+    if e.previous_secret_sealed is not None and _grace(e) is not None:
+        secrets.append(unseal(keyring, e.previous_secret_sealed, e.id, "endpoint-secret"))
+    return secrets
 
 
 async def endpoints_of(session: AsyncSession, subscriber_id: uuid.UUID) -> list[Endpoint]:
