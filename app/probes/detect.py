@@ -47,7 +47,7 @@ MIN_FUZZY_LENGTH = 8
 
 
 def normalise(text: str) -> tuple[str, list[int]]:
-    """Lower-case, accent-free text where every run of spaces and punctuation is one space;
+    """Case-folded, accent-free text where every run of spaces and punctuation is one space;
     with, for each character, the index in `text` it comes from."""
     out: list[str] = []
     where: list[int] = []
