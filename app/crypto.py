@@ -155,15 +155,13 @@ class Keyring:
                       wrapped_key=_encrypt(self._kek(current), dek, b"dek"), key_id=current)
 
     def open(self, sealed: Sealed, aad: bytes = b"") -> Any:
-        dek = self._kek_cipher(sealed.key_id).decrypt(sealed.wrapped_key[:_NONCE],
-                                                      sealed.wrapped_key[_NONCE:], b"dek")
+        dek = self.unwrap(sealed.wrapped_key, sealed.key_id)
         return json.loads(_decrypt(dek, sealed.ciphertext, aad).decode())  # str: no sniffing
 
     def rewrap_key(self, wrapped_key: bytes, key_id: str) -> tuple[bytes, str]:
         """A data key re-wrapped under the current KEK (rotation without re-encrypting)."""
         current = self.current
-        dek = _decrypt(self._kek(key_id), wrapped_key, b"dek")
-        return _encrypt(self._kek(current), dek, b"dek"), current
+        return _encrypt(self._kek(current), self.unwrap(wrapped_key, key_id), b"dek"), current
 
     # --- data keys held by a record (one key per case: see app/cases/keys.py) ---------------
 
@@ -175,7 +173,8 @@ class Keyring:
         return dek, _encrypt(self._kek(current), dek, b"dek"), current
 
     def unwrap(self, wrapped_key: bytes, key_id: str) -> bytes:
-        return _decrypt(self._kek(key_id), wrapped_key, b"dek")
+        return self._kek_cipher(key_id).decrypt(wrapped_key[:_NONCE], wrapped_key[_NONCE:],
+                                                b"dek")
 
     @staticmethod
     def seal_with(dek: bytes, value: Any, aad: bytes) -> bytes:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from tests import crash
 from tests.propagation import check_signatures, keys, quick_subscriber
 from tests.receiver import Answer
+from tests.subjects import wait_until as until
 from tests.support import CLI, TLS, IsolatedServer, create_org
 
 MODULE = "app.delivery.sending_process"
@@ -81,13 +82,6 @@ def publish(org, label: str) -> None:
     assert r.status_code == 201, r.text
 
 
-def until(check, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_the_worker_sends_from_its_own_process_and_records_every_result(iso, org, receiver):
     ok = [f"/sp/ok/{i}" for i in range(12)]
     failing = [f"/sp/fail/{i}" for i in range(4)]
@@ -112,7 +106,7 @@ def test_the_worker_sends_from_its_own_process_and_records_every_result(iso, org
             def statuses() -> Counter[str]:
                 return Counter(s for (s,) in conn.execute(sa.text(
                     "SELECT status FROM deliveries")))
-            until(lambda: statuses()["succeeded"] == len(ok))
+            until(lambda: statuses()["succeeded"] == len(ok), 20)
             codes = Counter((a.status_code, a.error_class) for a in conn.execute(sa.text(
                 "SELECT status_code, error_class FROM delivery_attempts")))
         engine.dispose()
@@ -138,7 +132,7 @@ def test_a_killed_sending_process_is_replaced_and_what_it_held_is_sent_again_at_
     try:
         [first] = sending_processes(proc.pid)
         publish(org, "v2")
-        until(lambda: len(receiver.hits) >= 5)
+        until(lambda: len(receiver.hits) >= 5, 20)
         engine = sa.create_engine(iso.settings.sync_url, poolclass=sa.pool.NullPool)
         held = crash.held(engine)
         subprocess.run(["kill", "-KILL", str(first)], check=True)

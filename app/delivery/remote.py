@@ -7,14 +7,17 @@ drivers) took a third of the worker's CPU, and the fan-out was bound by that one
 the child does what a bare client loop does (plus signing), the parent the rest, at once.
 
 The two talk over a socket pair, in frames (a 4-byte length, then a pickle of trusted data:
-both ends are this code): jobs go down in one frame per loop turn, outcomes come back likewise,
-with the child's count of waiting sends. Each job goes by a number; the parent keeps the Job.
+both ends are this code): jobs go down in one frame per claim, outcomes come back in frames of
+up to 256 (or 10 ms after the first), with the child's count of waiting sends. Each job goes by
+a number; the parent keeps the Job. Both encodings are here (`job_fields` and `job_from`,
+`outcome_fields` and `outcome_from`).
 
 Guarantees, as in one process: a job's result is recorded only by the parent, under the lease
-of the claim that sent it. If the child ends unexpectedly, the parent kills what is left of it,
-gives back (releases) every job it handed over and got no outcome for, and fails the worker's
-run (which is restarted): those are sent again, at least once, never by two senders at once.
-The child dies with the parent (Linux: parent-death signal; elsewhere: at end of file).
+of the claim that sent it. If the child ends unexpectedly, the parent marks it lost (no more
+jobs for it), kills what is left of it, gives back (releases) every job it handed over and got
+no outcome for, and the worker starts another: those are sent again at once, at least once,
+never by two senders at once. The child dies with the parent (Linux: parent-death signal;
+elsewhere: at end of file).
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ import socket
 import struct
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from app.config import Settings
 from app.delivery.attempt import Job, Outcome
+from app.delivery.send import failing_lane_size
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +60,34 @@ async def read_frame(reader: asyncio.StreamReader) -> Any:
         return None
 
 
+_UNUSED = uuid.UUID(int=0)  # a job's endpoint and subscriber, in the child: the parent keeps them
+
+
 def job_fields(seq: int, job: Job) -> tuple[Any, ...]:
     """What the child needs of a job (the body of one event is pickled once per frame)."""
     return (seq, job.delivery_id, job.attempt, job.url, job.failing, job.msg_id,
             job.event_type, job.body, job.ack_url, job.usable, job.blocked, job.keys)
+
+
+def job_from(fields: tuple[Any, ...]) -> tuple[int, Job]:
+    """The child's side of `job_fields`: the job's number and the job."""
+    (seq, delivery_id, attempt, url, failing, msg_id, event_type, body, ack_url, usable,
+     blocked, keys) = fields
+    return seq, Job(delivery_id=delivery_id, attempt=attempt, endpoint_id=_UNUSED,
+                    subscriber_id=_UNUSED, url=url, secrets=[], failing=failing, msg_id=msg_id,
+                    event_type=event_type, body=body, ack_url=ack_url, usable=usable,
+                    blocked=blocked, keys=keys)
+
+
+def outcome_fields(seq: int, o: Outcome) -> tuple[Any, ...]:
+    return (seq, o.started_at, o.duration_ms, o.status_code, o.error, o.response_body,
+            o.retry_after)
+
+
+def outcome_from(job: Job, fields: tuple[Any, ...]) -> Outcome:
+    """The parent's side of `outcome_fields`, for the job it kept."""
+    _, started_at, ms, code, error, body, retry_after = fields
+    return Outcome(job, started_at, ms, code, error, body, retry_after)
 
 
 class SendingProcessLost(RuntimeError):
@@ -75,10 +104,9 @@ class RemoteSender:
         self._done = done
         self._room = room
         self._give_back = give_back  # awaitable: release jobs whose outcome will never come
-        self.failing_size = max(2, settings.webhook_concurrency // 8)  # as send.Sender's lane
+        self.failing_size = failing_lane_size(settings)
         self.waiting = 0  # the child's slow sends that gave their place back
         self.lost = False
-        self.pid: int | None = None
         self._finished = False
         self._jobs: dict[int, Job] = {}  # handed over, no outcome yet
         self._failing = 0  # of those, for endpoints already failing
@@ -97,7 +125,6 @@ class RemoteSender:
             [sys.executable, "-m", "app.delivery.sending_process", str(theirs.fileno()),
              str(os.getpid())], pass_fds=(theirs.fileno(),))
         theirs.close()
-        self.pid = proc.pid
         reader, self._writer = await asyncio.open_connection(sock=ours)
         self._writer.write(frame([("settings", self.settings)]))
         tasks = [asyncio.create_task(self._read(reader, proc)),
@@ -114,7 +141,6 @@ class RemoteSender:
             await asyncio.gather(*tasks, return_exceptions=True)
             self._writer.close()
             await _ended(proc, 5.0)
-            self.pid = None
             # Handed over after the child was gone (or never answered for): it is dead now.
             await self._give_back_all()
         if self.lost:
@@ -168,10 +194,10 @@ class RemoteSender:
             kind = message[0]
             if kind == "done":
                 _, outcomes, self.waiting, freed = message
-                for seq, started_at, ms, code, error, body, retry_after in outcomes:
-                    job = self._forget(seq)
+                for fields in outcomes:
+                    job = self._forget(fields[0])
                     if job is not None:
-                        self._done(Outcome(job, started_at, ms, code, error, body, retry_after))
+                        self._done(outcome_from(job, fields))
                 if freed or outcomes:
                     self._room()
             else:  # "ready", or the answer to a drain or a finish

@@ -35,6 +35,11 @@ BODY_LIMIT = 1024  # bytes of a response kept in the attempt log
 USER_AGENT = "RightsRelay-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
 
 
+def failing_lane_size(settings: Settings) -> int:
+    """Senders for endpoints already failing: an eighth of the concurrency, at least two."""
+    return max(2, settings.webhook_concurrency // 8)
+
+
 def client_session(settings: Settings, resolver: Resolver) -> aiohttp.ClientSession:
     """The one HTTP session of a sender: connections for every send and waiting send, the
     connect-time SSRF check in its resolver, no cookies, bodies kept as sent."""
@@ -83,7 +88,7 @@ class Sender:
         self.lost = False  # (a sending process can be lost; this event loop cannot)
         self.typical = 0.0  # moving average of answered sends' seconds (the slow yardstick)
         self.healthy = _Lane(self.concurrency, may_wait=True)
-        self.failing = _Lane(max(2, self.concurrency // 8), may_wait=False)
+        self.failing = _Lane(failing_lane_size(settings), may_wait=False)
         self._v1a: dict[tuple[str, int], str] = {}
         self._http: aiohttp.ClientSession | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -97,6 +102,7 @@ class Sender:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The senders run inside: `drain` and `finish` before leaving."""
+        raise_open_files(self.concurrency + self.waiting_capacity + 256)  # a socket per send
         async with client_session(self.settings, self.resolver) as http:
             self.start(http)
             yield

@@ -11,13 +11,12 @@ import os
 import signal
 import socket
 import sys
-import uuid
 from typing import Any
 
 from app.config import Settings
-from app.delivery.attempt import Job, Outcome
-from app.delivery.remote import frame, read_frame
-from app.delivery.send import Sender, raise_open_files
+from app.delivery.attempt import Outcome
+from app.delivery.remote import frame, job_from, outcome_fields, read_frame
+from app.delivery.send import Sender
 from app.delivery.signing import ServiceKeys
 from app.delivery.ssrf import SystemResolver
 from app.ops.runtime import tune_gc
@@ -27,7 +26,6 @@ log = logging.getLogger("app.delivery.sending_process")
 # worker records in batches after a 50 ms window anyway.
 FRAME_OUTCOMES = 256
 FRAME_WAIT = 0.01
-_UNUSED = uuid.UUID(int=0)  # a job's endpoint and subscriber: the parent keeps them
 
 
 def _die_with_parent(parent: int) -> None:
@@ -50,13 +48,9 @@ class Child:
         self.flush_at: asyncio.TimerHandle | None = None
         self.sender = Sender(settings, ServiceKeys.from_settings(settings), SystemResolver(),
                              done=self.done, room=self.room)
-        raise_open_files(settings.webhook_concurrency + settings.webhook_waiting_connections
-                         + 256)
 
     def done(self, o: Outcome) -> None:
-        seq = self.seqs.pop(id(o.job))
-        self.outcomes.append((seq, o.started_at, o.duration_ms, o.status_code, o.error,
-                              o.response_body, o.retry_after))
+        self.outcomes.append(outcome_fields(self.seqs.pop(id(o.job)), o))
         if len(self.outcomes) >= FRAME_OUTCOMES:
             self.flush()
         elif self.flush_at is None:
@@ -76,12 +70,7 @@ class Child:
             self.outcomes, self.freed = [], False
 
     def submit(self, fields: tuple[Any, ...]) -> None:
-        (seq, delivery_id, attempt, url, failing, msg_id, event_type, body, ack_url, usable,
-         blocked, keys) = fields
-        job = Job(delivery_id=delivery_id, attempt=attempt, endpoint_id=_UNUSED,
-                  subscriber_id=_UNUSED, url=url, secrets=[], failing=failing, msg_id=msg_id,
-                  event_type=event_type, body=body, ack_url=ack_url, usable=usable,
-                  blocked=blocked, keys=keys)
+        seq, job = job_from(fields)
         self.seqs[id(job)] = seq
         self.sender.submit(job)
 

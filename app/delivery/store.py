@@ -19,6 +19,7 @@ only while the row is still held by the claim that sent it (a late result is dro
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -73,6 +74,29 @@ class Result:
     duration_ms: int
     response_body: str | None
     retry_at: datetime | None  # the attempt log's next_attempt_at (None: no retry)
+
+
+Stamps = tuple[str | None, str | None, str | None, str, str | None]
+
+
+def result_stamps(results: list[Result], now: datetime,
+                  text: Callable[[datetime | None], str | None]) -> list[Stamps]:
+    """Each result's next_attempt_at, last_attempt_at, succeeded_at, started_at and retry_at
+    as the store writes them (`text`). Most are the batch's `now`, or the attempt's start twice:
+    each is formatted once (it was five calls per result)."""
+    now_text = text(now)
+
+    def stamp(value: datetime | None) -> str | None:
+        return now_text if value is now else text(value)
+
+    out: list[Stamps] = []
+    for r in results:
+        started = text(r.started_at)
+        assert started is not None
+        out.append((stamp(r.next_attempt_at),
+                    started if r.last_attempt_at is r.started_at else stamp(r.last_attempt_at),
+                    stamp(r.succeeded_at), started, stamp(r.retry_at)))
+    return out
 
 
 class Store(Protocol):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.delivery.models import DeliveryStatus
-from app.delivery.store import Claimed, EventRow, Result
+from app.delivery.store import Claimed, EventRow, Result, result_stamps
 
 log = logging.getLogger(__name__)
 
@@ -172,21 +172,12 @@ class PgStore:
 
     async def record(self, results: list[Result], *, ok: list[uuid.UUID],
                      failing: list[uuid.UUID], now: datetime, fresh: datetime) -> int:
-        now_text = now.isoformat()
-
-        def iso(value: datetime | None) -> str | None:  # most are the batch's `now`
-            return now_text if value is now else _iso(value)
-
-        docs = []
-        for r in results:
-            started = r.started_at.isoformat()
-            docs.append({
-                "id": r.id, "owner": r.owner, "status": r.status, "attempts": r.attempts,
-                "next_at": iso(r.next_attempt_at), "code": r.status_code, "error": r.error,
-                "last_at": started if r.last_attempt_at is r.started_at
-                else iso(r.last_attempt_at), "ok_at": iso(r.succeeded_at), "logged": r.logged,
-                "started": started, "duration": r.duration_ms, "body": r.response_body,
-                "retry_at": iso(r.retry_at)})
+        docs = [{"id": r.id, "owner": r.owner, "status": r.status, "attempts": r.attempts,
+                 "next_at": next_at, "code": r.status_code, "error": r.error,
+                 "last_at": last_at, "ok_at": ok_at, "logged": r.logged, "started": started,
+                 "duration": r.duration_ms, "body": r.response_body, "retry_at": retry_at}
+                for r, (next_at, last_at, ok_at, started, retry_at)
+                in zip(results, result_stamps(results, now, _iso), strict=True)]
         rows = json.dumps(docs, separators=(",", ":"))
         params = {"rows": rows, "ok": _uuids(ok), "failing": _uuids(failing), "now": now,
                   "fresh": fresh}

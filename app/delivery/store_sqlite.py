@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.delivery.models import DeliveryStatus
-from app.delivery.store import Claimed, EventRow, Result
+from app.delivery.store import Claimed, EventRow, Result, result_stamps
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -110,21 +110,11 @@ WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NULL
 
 
 def _result_rows(results: list[Result], now: datetime) -> list[list[Any]]:
-    """The results in the order of _RESULT_FIELDS. Most timestamps of a batch are its `now`
-    or the attempt's start twice: each is formatted once."""
-    now_text = _ts(now)
-
-    def ts(value: datetime | None) -> str | None:
-        return now_text if value is now else _ts(value)
-
-    rows = []
-    for r in results:
-        started = _ts(r.started_at)
-        rows.append([r.id, r.owner, r.status, r.attempts, ts(r.next_attempt_at), r.status_code,
-                     r.error, started if r.last_attempt_at is r.started_at
-                     else ts(r.last_attempt_at), ts(r.succeeded_at), r.logged, started,
-                     r.duration_ms, r.response_body, ts(r.retry_at)])
-    return rows
+    """The results in the order of _RESULT_FIELDS."""
+    return [[r.id, r.owner, r.status, r.attempts, next_at, r.status_code, r.error, last_at,
+             ok_at, r.logged, started, r.duration_ms, r.response_body, retry_at]
+            for r, (next_at, last_at, ok_at, started, retry_at)
+            in zip(results, result_stamps(results, now, _ts), strict=True)]
 
 
 def _hexes(values: list[uuid.UUID] | set[uuid.UUID]) -> str:

@@ -31,7 +31,7 @@ from app.delivery.attempt import Job, Outcome
 from app.delivery.jobs import JobBuilder, envelope
 from app.delivery.record import SUCCESS_PRECISION, Recorder
 from app.delivery.remote import RemoteSender, SendingProcessLost
-from app.delivery.send import BODY_LIMIT, Sender, raise_open_files
+from app.delivery.send import BODY_LIMIT, Sender
 from app.delivery.signing import ServiceKeys
 from app.delivery.ssrf import Resolver, SystemResolver
 from app.delivery.store import Store
@@ -110,7 +110,6 @@ class DeliveryWorker:
         sending process (what it held given back) is replaced, after a second. `started` is
         called once the senders first run."""
         self._started = started
-        raise_open_files(self.concurrency + self.settings.webhook_waiting_connections + 256)
         recorder = asyncio.create_task(self.recorder.run())
         try:
             while not stop.is_set():
