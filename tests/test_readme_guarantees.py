@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
+from tests.support import parse_source
+
 
 def _defined_tests(path: Path) -> set[str]:
-    """Names of the module-level test functions of a test file. A pattern, not `ast.parse`:
-    CPython 3.11's parser keeps its recursion depth in global state, so parsing while another
-    thread of this process (a test server) compiles raises a spurious SystemError."""
+    """Names of the module-level test functions of a test file."""
     if not path.exists():
         return set()
-    return set(re.findall(r"^(?:async )?def (test_\w+)\(", path.read_text(), re.MULTILINE))
+    return {n.name for n in parse_source(path.read_text()).body
+            if isinstance(n, ast.FunctionDef)}
 
 
 def test_every_test_named_in_the_guarantees_exists(repo_root):
