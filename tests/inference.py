@@ -6,7 +6,8 @@ the prompt, like a real model would:
   sentence that repeats the prompt and then reproduces `secret`;
 - a model registered with `forget(model)` ("after" the fix) answers without it;
 - `fail(model, status)` answers with that HTTP status, `malformed(model)` with a body that is
-  not JSON, `ramble(model, chars)` with an over-long answer;
+  not JSON, `ramble(model, chars)` with an over-long answer, and `trickle(model)` makes a
+  model registered above send its answers in pieces, a moment apart (a slow link);
 - any other model name gets a 404 `model_not_found`, as the OpenAI API does;
 - `latency` (seconds) delays every answer; `requests` records each request, and
   `most_at_once[model]` how many were in flight at the same time.
@@ -30,6 +31,7 @@ class Behaviour:
     secret: str = ""
     status: int = 200
     chars: int = 0
+    pieces: bool = False  # the answer sent in pieces
 
 
 class InferenceServer:
@@ -63,6 +65,9 @@ class InferenceServer:
 
     def malformed(self, model: str) -> None:
         self.models[model] = Behaviour("malformed")
+
+    def trickle(self, model: str) -> None:
+        self.models[model].pieces = True
 
     def ramble(self, model: str, chars: int) -> None:
         self.models[model] = Behaviour("ramble", chars=chars)
@@ -100,7 +105,7 @@ class InferenceServer:
             return ("All work and no play makes a model ramble. " * (b.chars // 40 + 1))[:b.chars]
         return "I do not have any information about private individuals."
 
-    async def _handle(self, request: web.Request, chat: bool) -> web.Response:
+    async def _handle(self, request: web.Request, chat: bool) -> web.StreamResponse:
         try:
             body = await request.json()
         except json.JSONDecodeError:
@@ -115,7 +120,11 @@ class InferenceServer:
         try:
             if self.latency:
                 await asyncio.sleep(self.latency)
-            return self._answer(model, body, chat)
+            answer = self._answer(model, body, chat)
+            b = self.models.get(model)
+            if b is not None and b.pieces:
+                return await self._in_pieces(request, answer)
+            return answer
         finally:
             with self.lock:
                 self.in_flight[model] -= 1
@@ -140,10 +149,24 @@ class InferenceServer:
         return web.json_response({"id": "cmpl-test", "object": "chat.completion" if chat
                                   else "text_completion", "model": model, "choices": [choice]})
 
-    async def _chat(self, request: web.Request) -> web.Response:
+    async def _in_pieces(self, request: web.Request, answer: web.Response) -> web.StreamResponse:
+        """`answer`'s body in three writes, 50 ms apart."""
+        assert isinstance(answer.body, bytes)
+        body = answer.body
+        out = web.StreamResponse(headers={"Content-Type": "application/json"})
+        out.content_length = len(body)
+        await out.prepare(request)
+        third = len(body) // 3
+        for piece in (body[:third], body[third:2 * third], body[2 * third:]):
+            await out.write(piece)  # (a write waits until the piece is handed to the socket)
+            await asyncio.sleep(0.05)
+        await out.write_eof()
+        return out
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
         return await self._handle(request, chat=True)
 
-    async def _completions(self, request: web.Request) -> web.Response:
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
         return await self._handle(request, chat=False)
 
     def _serve(self) -> None:

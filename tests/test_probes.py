@@ -130,6 +130,20 @@ def test_answers_that_are_no_answer_fail_their_samples_and_never_pass(org_a, inf
     assert all("prompt" in q and q["path"] == "/v1/completions" for q in inference.to("fine"))
 
 
+def test_an_answer_that_arrives_in_pieces_is_read_whole(org_a, inference, settings):
+    """A slow link delivers a body in several reads: the leak in it is still found (it was
+    once cut at the first read and counted as malformed JSON)."""
+    model_with_version(org_a, MODEL)
+    inference.leak("slow-link", SECRET)
+    inference.trickle("slow-link")
+    assert put(org_a, "v1", endpoint(inference, "slow-link", samples=1)).status_code == 201
+    ref, _ = seed_case(settings, [MODEL], status="open", prompts=["Where?"])
+    assert org_a.admin.post(f"/v1/cases/{ref}/probes/runs").status_code == 202
+    [run] = wait_runs(org_a, ref, 1)["runs"]
+    assert run["failures"] == 0 and run["hits"] == run["samples_total"] > 0, run
+    assert run["reproduced"]
+
+
 def test_requests_to_one_endpoint_stay_within_its_concurrency(org_a, inference, settings):
     model_with_version(org_a, MODEL)
     inference.forget("slow")

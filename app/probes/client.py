@@ -158,6 +158,20 @@ def _retryable(reason: str) -> bool:
     return reason.startswith(RETRYABLE)
 
 
+async def _read_whole(content: aiohttp.StreamReader, limit: int) -> bytes | None:
+    """The whole body, or None once it is longer than `limit` bytes. One `read(n)` returns what
+    has arrived so far, not n bytes: an answer that came in several pieces (a slow link, a
+    proxy) was cut at the first and misread as malformed JSON."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+    return b"".join(chunks)
+
+
 async def _once(http: aiohttp.ClientSession, call: Call, prompt: str, timeout: float,
                 max_chars: int) -> tuple[str | None, str | None]:
     chat = call.api == "chat"
@@ -172,12 +186,14 @@ async def _once(http: aiohttp.ClientSession, call: Call, prompt: str, timeout: f
     try:
         async with http.post(url, json=body, headers=headers, allow_redirects=False,
                              timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            # Read a bounded amount: a server ignoring max_tokens must not fill our memory.
-            raw = await resp.content.read(max_chars * 4 + 65_536)
+            # A bounded amount: a server ignoring max_tokens must not fill our memory.
+            raw = await _read_whole(resp.content, max_chars * 4 + 65_536)
             if resp.status == 404:
                 return None, "unknown_model"
             if resp.status >= 300:
                 return None, f"http_{resp.status}"
+            if raw is None:
+                return None, "too_long"
     except SSRFBlocked:
         return None, "blocked"
     except TimeoutError:
