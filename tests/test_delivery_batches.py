@@ -1,6 +1,7 @@
 """The worker's set-based claim and record: a batch whose leases partly ran out and were taken
 by another worker writes exactly the rows still held (the rest are late, and dropped); a worker
-waiting for work hears of a new event at once instead of on its next poll."""
+waiting for work hears of a new event at once instead of on its next poll; the last results
+are written at once, not after the batch window."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import sqlalchemy as sa
 
 from app.crypto import Keyring
 from app.db import make_engine, make_sessionmaker, utcnow
+from app.delivery import record
 from app.delivery.worker import DeliveryWorker, Outcome
 from tests.propagation import isolated_server, quick_subscriber
+from tests.subjects import wait_until
 from tests.support import create_org, wipe
 
 
@@ -136,3 +139,32 @@ def test_a_worker_keeps_claiming_and_recording_after_its_connections_are_cut(iso
     found = rows(iso.settings, "SELECT status, attempts FROM deliveries")
     assert [(r.status, r.attempts) for r in found] == [("succeeded", 1)] * 4
     assert len(rows(iso.settings, "SELECT id FROM delivery_attempts")) == 4
+
+
+def test_the_last_results_are_recorded_at_once_not_after_the_batch_window(iso, org, receiver,
+                                                                          monkeypatch):
+    """Results wait a moment for others to join their batch, but only while sends are still
+    out: here the window is a minute, and a lone delivery's result (nothing else on its way)
+    is still recorded within seconds."""
+    monkeypatch.setattr(record, "WINDOW", 60.0)
+    quick_subscriber(iso.settings, iso.url, ["bat/m"], [receiver.url("/lone")])
+
+    async def go() -> float:
+        engine = make_engine(iso.settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        worker = DeliveryWorker(make_sessionmaker(engine), iso.settings,
+                                Keyring.from_settings(iso.settings))
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        start = time.monotonic()
+        await asyncio.to_thread(org.admin.post, "/v1/models/bat/m/versions",
+                                json={"label": "v1", "revision": "r"})
+        await asyncio.to_thread(wait_until, lambda: rows(
+            iso.settings, "SELECT id FROM deliveries WHERE status = 'succeeded'"), 20)
+        took = time.monotonic() - start
+        stop.set()
+        await task
+        await engine.dispose()
+        return took
+
+    assert asyncio.run(go()) < 10  # far less than the 60 s window
+    assert len(rows(iso.settings, "SELECT id FROM delivery_attempts")) == 1

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 # the endpoint was failing): a healthy endpoint's row is not updated for every delivery.
 SUCCESS_PRECISION = timedelta(seconds=60)
 BATCH = 500  # results per statement
-WINDOW = 0.05  # seconds results may wait for others to join their batch
+WINDOW = 0.05  # seconds results may wait for others to join their batch (if more are coming)
 
 ATTEMPTS = Metric("rr_webhook_attempts_total", "Webhook delivery attempts", ["result"])
 ATTEMPT_SECONDS = Histogram("rr_webhook_attempt_seconds", "Webhook attempt duration",
@@ -44,13 +44,18 @@ ATTEMPT_SECONDS = Histogram("rr_webhook_attempt_seconds", "Webhook attempt durat
 class Recorder:
     def __init__(self, store: Store, sessionmaker: async_sessionmaker[AsyncSession],
                  settings: Settings, keyring: Keyring,
-                 recorded: Callable[[int], None]) -> None:
+                 recorded: Callable[[int], None], outstanding: Callable[[], int]) -> None:
         self.store = store
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.keyring = keyring
         self._recorded = recorded  # called with the number of results handled, ok or not
+        # Sends whose outcome has not come yet: with none, nothing would join a batch, so it
+        # is written at once (the last results of a fan-out, a lone delivery), not after
+        # the window.
+        self._outstanding = outstanding
         self._pending: list[Outcome] = []
+        self._writing = 0  # results of the batch being written
         self._arrived = asyncio.Event()
         self._full = asyncio.Event()
         self._stopping = False
@@ -58,7 +63,7 @@ class Recorder:
     def put(self, outcome: Outcome) -> None:
         self._pending.append(outcome)
         self._arrived.set()
-        if len(self._pending) >= BATCH:
+        if len(self._pending) >= BATCH or self._outstanding() <= 0:
             self._full.set()
 
     def stop(self) -> None:
@@ -75,18 +80,24 @@ class Recorder:
                     return
                 self._arrived.clear()
                 continue
-            if len(self._pending) < BATCH and not self._stopping:
+            if len(self._pending) < BATCH and not self._stopping and self._outstanding() > 0:
                 self._full.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full.wait(), WINDOW)
             batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+            self._writing = len(batch)
             try:
                 await self.record(batch)
             except Exception:
                 # The leases run out and the deliveries are tried again: at least once.
                 log.exception("recording %d delivery results failed", len(batch))
             finally:
+                self._writing = 0
                 self._recorded(len(batch))
+
+    def waiting(self) -> int:
+        """Outcomes in hand, not recorded yet."""
+        return len(self._pending) + self._writing
 
     async def record(self, batch: list[Outcome]) -> None:
         """Write `batch`: only rows still held by the claim that sent them (a lease that ran

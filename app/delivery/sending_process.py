@@ -22,8 +22,8 @@ from app.delivery.ssrf import SystemResolver
 from app.ops.runtime import tune_gc
 
 log = logging.getLogger("app.delivery.sending_process")
-# Outcomes are sent back once this many are in, or this many seconds after the first: the
-# worker records in batches after a 50 ms window anyway.
+# Outcomes are sent back once this many are in, or this many seconds after the first (the
+# worker records in batches after a 50 ms window anyway), or at once when no send is left.
 FRAME_OUTCOMES = 256
 FRAME_WAIT = 0.01
 
@@ -51,7 +51,7 @@ class Child:
 
     def done(self, o: Outcome) -> None:
         self.outcomes.append(outcome_fields(self.seqs.pop(id(o.job)), o))
-        if len(self.outcomes) >= FRAME_OUTCOMES:
+        if len(self.outcomes) >= FRAME_OUTCOMES or not self.seqs:
             self.flush()
         elif self.flush_at is None:
             self.flush_at = asyncio.get_running_loop().call_later(FRAME_WAIT, self.flush)

@@ -86,7 +86,7 @@ class DeliveryWorker:
         # their lane's senders).
         self.failing_capacity = 4 * self.sender.failing_size
         self.recorder = Recorder(self.store, sessionmaker, settings, keyring,
-                                 recorded=self._recorded)
+                                 recorded=self._recorded, outstanding=self._outstanding)
         self._in_flight = 0  # claimed and not recorded (waiting sends included)
         self._room = asyncio.Event()  # set when recorded results or slow sends free room
         self.sent = 0  # results recorded (or dropped as late)
@@ -213,6 +213,10 @@ class DeliveryWorker:
 
     def _free(self) -> None:
         self._room.set()
+
+    def _outstanding(self) -> int:
+        """Sends handed to the sender whose outcome has not come back yet."""
+        return self._in_flight - self.recorder.waiting()
 
     def _recorded(self, n: int) -> None:
         self._in_flight -= n
