@@ -1,7 +1,8 @@
 """A real local HTTP receiver for webhooks: aiohttp in a thread, recording every request, with
 programmable answers per path (status, delay, Retry-After, redirect, connection reset, a body
-trickled byte by byte). It also counts, per path and webhook-id, how many requests were in
-flight at the same time (`most_at_once`): one delivery sent twice at once shows as 2."""
+trickled byte by byte or compressed as the client accepts). It also counts, per path and
+webhook-id, how many requests were in flight at the same time (`most_at_once`): one delivery
+sent twice at once shows as 2."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Answer:
     reset: bool = False
     body: str = "ok"
     trickle: float = 0.0  # > 0: send `body` one byte every `trickle` seconds
+    compress: bool = False  # compress `body` as the request's Accept-Encoding allows
 
 
 @dataclass
@@ -142,7 +144,10 @@ class Receiver:
                 await resp.write(bytes([byte]))
                 await asyncio.sleep(a.trickle)
             return resp
-        return web.Response(status=a.status, text=a.body, headers=headers)
+        resp = web.Response(status=a.status, text=a.body, headers=headers)
+        if a.compress:
+            resp.enable_compression()  # gzip or deflate, if the client accepts one
+        return resp
 
     def _serve(self) -> None:
         loop = asyncio.new_event_loop()

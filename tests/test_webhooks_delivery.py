@@ -89,6 +89,23 @@ def test_the_published_keys_have_ids_and_verify(client):
     assert key["jwk"]["kty"] == "OKP" and key["jwk"]["crv"] == "Ed25519"
 
 
+def test_answers_are_asked_for_uncompressed_and_logged_as_text(
+        client, org_a, chat, mailbox, receiver):
+    """A receiver that compresses what the client accepts answers us plainly: the attempt log
+    keeps its words, not gzip bytes."""
+    url = receiver.url("/gzip")
+    words = "accepted, thank you; " * 20
+    receiver.answer("/gzip", Answer(200, body=words, compress=True))
+    sub = subscribe(client, mailbox, models=[MODEL], urls=[url])
+    version(org_a, MODEL, "v1")
+    [hit] = receiver.wait_for("/gzip")
+    assert hit.headers["Accept-Encoding"] == "identity"
+    [d] = deliveries(sub)
+    d = wait_status(sub, d["id"], "succeeded")
+    [attempt] = sub.api.get(f"/v1/subscriber/deliveries/{d['id']}").json()["attempts_log"]
+    assert attempt["response_body"] == words
+
+
 def test_a_failed_delivery_is_retried_with_the_same_webhook_id(
         client, org_a, chat, mailbox, receiver, server):
     url = receiver.url("/flaky")

@@ -42,7 +42,9 @@ def failing_lane_size(settings: Settings) -> int:
 
 def client_session(settings: Settings, resolver: Resolver) -> aiohttp.ClientSession:
     """The one HTTP session of a sender: connections for every send and waiting send, the
-    connect-time SSRF check in its resolver, no cookies, bodies kept as sent."""
+    connect-time SSRF check in its resolver, no cookies, answers asked for and kept as sent
+    (`identity`: the attempt log keeps an answer's first bytes as text, and without the
+    header a receiver may compress)."""
     waiting = settings.webhook_waiting_connections
     connector = aiohttp.TCPConnector(
         limit=settings.webhook_concurrency + waiting + 8, limit_per_host=0, ttl_dns_cache=10,
@@ -51,7 +53,8 @@ def client_session(settings: Settings, resolver: Resolver) -> aiohttp.ClientSess
                                     sock_connect=settings.webhook_connect_timeout_seconds)
     return aiohttp.ClientSession(connector=connector, timeout=timeout,
                                  cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-                                 headers={"user-agent": USER_AGENT})
+                                 headers={"user-agent": USER_AGENT,
+                                          "accept-encoding": "identity"})
 
 
 class _Place:
