@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app.config import Settings
 from app.crypto import Keyring
 from app.db import make_engine, make_sessionmaker, utcnow
 from app.delivery import record
 from app.delivery.worker import DeliveryWorker, Outcome
 from tests.propagation import isolated_server, quick_subscriber
 from tests.subjects import wait_until
-from tests.support import create_org, wipe
+from tests.support import Org, create_org, wipe
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +46,31 @@ def rows(settings, query: str) -> list[sa.Row]:
         out = list(conn.execute(sa.text(query)))
     engine.dispose()
     return out
+
+
+def seconds_until(settings: Settings, org: Org, seen: Callable[[], object],
+                  idle: float = 0.0) -> float:
+    """Seconds from a new version of bat/m until `seen()` returns (it waits, in a thread), with
+    a worker on `settings` running; after `idle` seconds, in which it found nothing to do."""
+
+    async def go() -> float:
+        engine = make_engine(settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        worker = DeliveryWorker(make_sessionmaker(engine), settings,
+                                Keyring.from_settings(settings))
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        await asyncio.sleep(idle)
+        start = time.monotonic()
+        await asyncio.to_thread(org.admin.post, "/v1/models/bat/m/versions",
+                                json={"label": "v1", "revision": "r"})
+        await asyncio.to_thread(seen)
+        took = time.monotonic() - start
+        stop.set()
+        await task
+        await engine.dispose()
+        return took
+
+    return asyncio.run(go())
 
 
 def test_a_batch_records_only_the_rows_its_worker_still_holds(iso, org, receiver):
@@ -84,25 +111,8 @@ def test_an_idle_worker_hears_of_a_new_event_at_once(iso, org, receiver):
     (PostgreSQL NOTIFY; on SQLite, the commit seen through `PRAGMA data_version`)."""
     quick_subscriber(iso.settings, iso.url, ["bat/m"], [receiver.url("/wake")])
     settings = iso.settings.model_copy(update={"delivery_poll_seconds": 60.0})
-
-    async def go() -> float:
-        engine = make_engine(settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
-        worker = DeliveryWorker(make_sessionmaker(engine), settings,
-                                Keyring.from_settings(settings))
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        await asyncio.sleep(0.5)  # it found nothing to do and waits for work
-        start = time.monotonic()
-        await asyncio.to_thread(org.admin.post, "/v1/models/bat/m/versions",
-                                json={"label": "v1", "revision": "r"})
-        await asyncio.to_thread(receiver.wait_for, "/wake", 1, 20)
-        took = time.monotonic() - start
-        stop.set()
-        await task
-        await engine.dispose()
-        return took
-
-    assert asyncio.run(go()) < 10  # far less than the 60 s poll
+    took = seconds_until(settings, org, lambda: receiver.wait_for("/wake", 1, 20), idle=0.5)
+    assert took < 10  # far less than the 60 s poll
 
 
 def test_a_worker_keeps_claiming_and_recording_after_its_connections_are_cut(iso, org, receiver):
@@ -148,23 +158,7 @@ def test_the_last_results_are_recorded_at_once_not_after_the_batch_window(iso, o
     is still recorded within seconds."""
     monkeypatch.setattr(record, "WINDOW", 60.0)
     quick_subscriber(iso.settings, iso.url, ["bat/m"], [receiver.url("/lone")])
-
-    async def go() -> float:
-        engine = make_engine(iso.settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
-        worker = DeliveryWorker(make_sessionmaker(engine), iso.settings,
-                                Keyring.from_settings(iso.settings))
-        stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(stop))
-        start = time.monotonic()
-        await asyncio.to_thread(org.admin.post, "/v1/models/bat/m/versions",
-                                json={"label": "v1", "revision": "r"})
-        await asyncio.to_thread(wait_until, lambda: rows(
-            iso.settings, "SELECT id FROM deliveries WHERE status = 'succeeded'"), 20)
-        took = time.monotonic() - start
-        stop.set()
-        await task
-        await engine.dispose()
-        return took
-
-    assert asyncio.run(go()) < 10  # far less than the 60 s window
+    took = seconds_until(iso.settings, org, lambda: wait_until(lambda: rows(
+        iso.settings, "SELECT id FROM deliveries WHERE status = 'succeeded'"), 20))
+    assert took < 10  # far less than the 60 s window
     assert len(rows(iso.settings, "SELECT id FROM delivery_attempts")) == 1
