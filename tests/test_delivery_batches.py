@@ -1,7 +1,8 @@
 """The worker's set-based claim and record: a batch whose leases partly ran out and were taken
 by another worker writes exactly the rows still held (the rest are late, and dropped); a worker
 waiting for work hears of a new event at once instead of on its next poll; the last results
-are written at once, not after the batch window."""
+are written at once, not after the batch window; a delivery whose endpoint was switched off
+meanwhile is failed unsent."""
 
 from __future__ import annotations
 
@@ -162,3 +163,43 @@ def test_the_last_results_are_recorded_at_once_not_after_the_batch_window(iso, o
         iso.settings, "SELECT id FROM deliveries WHERE status = 'succeeded'"), 20))
     assert took < 10  # far less than the 60 s window
     assert len(rows(iso.settings, "SELECT id FROM delivery_attempts")) == 1
+
+
+def test_a_delivery_whose_endpoint_was_disabled_after_the_event_fails_unsent(iso, org,
+                                                                             receiver):
+    """An endpoint switched off between the event and the claim: its delivery is failed as
+    `endpoint_disabled` without a request or an attempt in its log, and keeps no attempt time;
+    the other endpoint's delivery goes out as usual."""
+    quick_subscriber(iso.settings, iso.url, ["bat/m"],
+                     [receiver.url("/bat-kept"), receiver.url("/bat-off")])
+    org.admin.post("/v1/models/bat/m/versions", json={"label": "v1", "revision": "r"})
+    engine = sa.create_engine(iso.settings.sync_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE webhook_endpoints SET enabled = false WHERE url LIKE '%/bat-off'"))
+    engine.dispose()
+
+    async def go() -> None:
+        async_engine = make_engine(iso.settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
+        worker = DeliveryWorker(make_sessionmaker(async_engine), iso.settings,
+                                Keyring.from_settings(iso.settings))
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        await asyncio.to_thread(wait_until, lambda: len(rows(
+            iso.settings, "SELECT id FROM deliveries WHERE status <> 'pending'")) == 2, 20)
+        stop.set()
+        await task
+        await async_engine.dispose()
+
+    asyncio.run(go())
+    found = {r.url.rsplit("/bat-", 1)[1]: r for r in rows(iso.settings, (
+        "SELECT e.url, d.id, d.status, d.attempts, d.last_error, d.last_attempt_at, "
+        "d.succeeded_at, d.lease_owner FROM deliveries d "
+        "JOIN webhook_endpoints e ON e.id = d.endpoint_id"))}
+    off, kept = found["off"], found["kept"]
+    assert (off.status, off.attempts, off.last_error) == ("failed", 0, "endpoint_disabled")
+    assert off.last_attempt_at is None and off.succeeded_at is None and off.lease_owner is None
+    assert (kept.status, kept.attempts, kept.last_error) == ("succeeded", 1, None)
+    assert kept.last_attempt_at is not None and kept.succeeded_at is not None
+    logged = rows(iso.settings, "SELECT delivery_id FROM delivery_attempts")
+    assert [a.delivery_id for a in logged] == [kept.id]
+    assert receiver.to("/bat-off") == [] and len(receiver.to("/bat-kept")) == 1

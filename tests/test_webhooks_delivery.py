@@ -124,6 +124,15 @@ def test_a_failed_delivery_is_retried_with_the_same_webhook_id(
         (500, "http_status"), (503, "http_status"), (200, None)]
     assert len(log[0]["response_body"]) == 1024  # truncated
     assert log[0]["next_attempt_at"] is not None and log[2]["next_attempt_at"] is None
+    # The delivery shows its last attempt's start and when it succeeded; each retry was
+    # planned after the attempt it follows.
+    detail = sub.api.get(f"/v1/subscriber/deliveries/{d['id']}").json()
+    at = datetime.fromisoformat
+    assert at(detail["last_attempt_at"]) == at(log[2]["started_at"])
+    assert at(detail["succeeded_at"]) >= at(log[2]["started_at"])
+    assert (detail["last_status_code"], detail["last_error"], detail["attempts"]) == (200, None, 3)
+    for before, after in ((log[0], log[1]), (log[1], log[2])):
+        assert at(before["started_at"]) < at(before["next_attempt_at"]) <= at(after["started_at"])
     # The retry waited at least the first step of the schedule (5 s, scaled in tests).
     scale = server.settings.retry_scale
     assert hits[1].at - hits[0].at >= 5 * scale * 0.9
