@@ -106,6 +106,19 @@ def test_answers_are_asked_for_uncompressed_and_logged_as_text(
     assert attempt["response_body"] == words
 
 
+def test_an_answer_written_in_pieces_is_logged_whole(client, org_a, chat, mailbox, receiver):
+    """A receiver that writes its answer a byte at a time: the attempt log keeps all of it
+    (up to its limit), not the first piece to arrive."""
+    url = receiver.url("/pieces")
+    receiver.answer("/pieces", Answer(200, body="accepted", trickle=0.01))
+    sub = subscribe(client, mailbox, models=[MODEL], urls=[url])
+    version(org_a, MODEL, "v1")
+    [d] = deliveries(sub)
+    d = wait_status(sub, d["id"], "succeeded")
+    [attempt] = sub.api.get(f"/v1/subscriber/deliveries/{d['id']}").json()["attempts_log"]
+    assert attempt["response_body"] == "accepted"
+
+
 def test_a_failed_delivery_is_retried_with_the_same_webhook_id(
         client, org_a, chat, mailbox, receiver, server):
     url = receiver.url("/flaky")

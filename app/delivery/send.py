@@ -254,7 +254,7 @@ class Sender:
         async with self._http.post(job.url, data=job.body, headers=headers,
                                    allow_redirects=False) as resp:
             outcome.status_code = resp.status
-            raw = await resp.content.read(BODY_LIMIT)
+            raw = await first_bytes(resp.content, BODY_LIMIT)
             # Text as the attempt log keeps it (no NUL: PostgreSQL text cannot hold one).
             outcome.response_body = raw.decode("utf-8", "replace").replace("\x00", "\ufffd") \
                 if raw else None
@@ -263,6 +263,18 @@ class Sender:
             outcome.error = ErrorClass.redirect
         elif not 200 <= resp.status < 300:
             outcome.error = ErrorClass.http_status
+
+
+async def first_bytes(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to `limit` bytes of an answer, all it has if shorter: one read returns only what
+    has arrived, and an answer written in pieces was logged cut after the first."""
+    data = await content.read(limit)
+    while data and len(data) < limit:
+        more = await content.read(limit - len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def raise_open_files(wanted: int) -> None:
