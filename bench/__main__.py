@@ -6,13 +6,14 @@ import argparse
 import os
 import platform
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bench import fanout, intake, probes, queue
-from bench.support import Result, database, table
+from bench.support import Database, Result, database, table
 
-BENCHMARKS = {"fanout": fanout.run, "intake": intake.run, "probes": probes.run,
-              "queue": queue.run}
+BENCHMARKS: dict[str, Callable[[Database], list[Result]]] = {
+    "fanout": fanout.run, "intake": intake.run, "probes": probes.run, "queue": queue.run}
 
 
 def main() -> None:

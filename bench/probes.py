@@ -74,6 +74,7 @@ async def _seed(db: Database, base_url: str) -> None:
         row = await session.get(ProbeSet, case.id)
         assert row is not None
         data = open_for_case(keyring, case, row.ciphertext, PURPOSE)
+        assert data is not None
         data["prompts"] = [p for p in data["prompts"] if p["source"] == "staff"]
         _seal(keyring, case, row, data)
         await probes.queue_triage(session, case, "bench")

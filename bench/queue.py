@@ -87,7 +87,7 @@ def _measure(db: Database, key: str, models: dict[uuid.UUID, str], events: int
     with serve("app.main:create_served_app", env) as url, httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
 
-        def page(params: dict[str, object], cursor: str | None) -> httpx.Response:
+        def page(params: dict[str, str | int], cursor: str | None) -> httpx.Response:
             return c.get("/v1/cases", params={**params, **({"cursor": cursor} if cursor else {})})
 
         out["case queue: status=open, by due date"] = _p95(
