@@ -162,6 +162,62 @@ def test_decide_extend_and_export_from_the_case_page(web, cases, mailbox):
     assert record["exported_by"].startswith("user:")
 
 
+def test_form_problems_are_said_in_the_staff_users_language(web, cases):
+    """A staff user who chose French reads every problem with a form in French: the page's own
+    checks, pydantic's limits and the service's own rules alike (an input the catalogs cannot
+    word gets a general French sentence, never pydantic's English). Back in English, the same
+    problems read in English."""
+    def said(r: httpx.Response, key: str) -> str:
+        found = re.search(rf'<p class="error" id="{key}-error">([^<]+)</p>', r.text)
+        assert found, r.text
+        return html.unescape(found.group(1))
+
+    def problems(token: str) -> dict[str, str]:
+        out = {}
+        r = web.post(f"/dashboard/cases/{cases[1]}/decide", data={
+            "csrf_token": token, "outcome": "reject", "ground": "cannot_identify"})
+        assert r.status_code == 422
+        out["explanation"] = said(r, "explanation")
+        r = web.post(f"/dashboard/cases/{cases[1]}/extend",
+                     data={"csrf_token": token, "months": "7", "reason": "Many requests."})
+        assert r.status_code == 422
+        out["months"] = said(r, "months")
+        r = web.post(f"/dashboard/cases/{cases[1]}/assign",
+                     data={"csrf_token": token, "assignee": "not an address"})
+        assert r.status_code == 422
+        out["assignee"] = said(r, "assignee-select")
+        r = web.post("/dashboard/cases/bulk", data={
+            "csrf_token": token, "action": "reject", "references": [cases[1]],
+            "ground": "cannot_identify"})
+        assert r.status_code == 422
+        summary = re.search(r'<div class="error-summary" role="alert" id="error"><p>([^<]+)</p>',
+                            r.text)
+        assert summary, r.text
+        out["bulk"] = html.unescape(summary.group(1))
+        return out
+
+    def choose(language: str) -> str:
+        page = web.get("/dashboard/security")
+        r = web.post("/dashboard/security/language",
+                     data={"csrf_token": csrf_of(page), "language": language})
+        assert r.status_code == 303
+        return csrf_of(web.get(f"/dashboard/cases/{cases[1]}"))
+
+    try:
+        french = problems(choose("fr"))
+    finally:
+        english = problems(choose("en"))
+    assert french == {"explanation": "Expliquez le refus à la personne.",
+                      "months": "Indiquez au plus 2.",
+                      "assignee": "Cette valeur n'est pas valide.",
+                      "bulk": "Un refus demande un motif et une explication."}
+    assert english == {"explanation": "Explain the rejection to the subject.",
+                       "months": "Give at most 2.",
+                       "assignee": english["assignee"],  # the address check's own words
+                       "bulk": "A rejection needs a ground and an explanation."}
+    assert "email" in english["assignee"] and "not an address" not in english["assignee"]
+
+
 def test_bulk_accept_from_the_queue_reports_each_case(web, cases):
     page = web.get("/dashboard/cases")
     r = web.post("/dashboard/cases/bulk", data={

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from app.auth.models import Role
-from app.i18n import Language
+from app.i18n import N_, Language
 from app.text import OneLine
 from app.time_zones import is_zone
 
@@ -21,7 +21,7 @@ Name = Annotated[OneLine, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
 def _known_zone(value: str) -> str:
     if not is_zone(value):
         # Not repeated: a message never echoes what the caller sent.
-        raise ValueError("not a known IANA time zone name, such as Europe/Paris or UTC")
+        raise ValueError(N_("not a known IANA time zone name, such as Europe/Paris or UTC"))
     return value
 
 

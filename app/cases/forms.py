@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from app.cases.labels import N_
+from app.web.form_errors import explain
 
 # The field a refused action is about when the service refuses it (409/404...), by action;
 # otherwise the message goes at the top of the action's form.
@@ -38,7 +39,8 @@ def precheck(action: str, form: FormData) -> dict[str, str]:
 
 
 def field_errors(action: str, exc: ValidationError) -> dict[str, str]:
-    """One sentence per field; never the input (it may be personal data)."""
+    """One sentence per field, in the page's language; never the input (it may be personal
+    data)."""
     errors: dict[str, str] = {}
     for err in exc.errors():
         loc = err.get("loc", ())
@@ -46,8 +48,5 @@ def field_errors(action: str, exc: ValidationError) -> dict[str, str]:
         if name == "probe_results" and len(loc) > 1:
             name = "close"
         name = FIELD_ID.get((action, name), name)
-        message = str(err.get("msg", "")).removeprefix("Value error, ")
-        if err.get("type") in ("missing", "string_too_short"):
-            message = "this is required"
-        errors.setdefault(name, message[:1].upper() + message[1:] + ".")
+        errors.setdefault(name, explain(err))
     return errors

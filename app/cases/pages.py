@@ -49,6 +49,7 @@ from app.models_registry.schemas import MODEL_ID_PATTERN
 from app.pagination import PageParams
 from app.requests.deps import CurrentKeyring, CurrentSettings
 from app.text import has_control_characters
+from app.web import form_errors
 from app.web.deps import CurrentUser
 from app.web.templating import render, verify_csrf
 
@@ -96,16 +97,9 @@ GROUNDS = {
 
 
 def friendly(exc: ValidationError) -> str:
-    """One sentence per problem, naming the field; never the input (it may be personal data)."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ())).replace("_", " ")
-        message = str(err.get("msg", "")).removeprefix("Value error, ")
-        kind = err.get("type", "")
-        if kind in ("missing", "string_too_short"):
-            message = "this is required"
-        parts.append(f"{where.capitalize()}: {message}." if where else f"{message.capitalize()}.")
-    return " ".join(parts)
+    """One sentence per problem, naming the field, in the page's language; never the input
+    (it may be personal data)."""
+    return form_errors.summary(exc)
 
 
 async def read_form(request: Request) -> FormData:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from app.cases.models import CaseKind, CaseStatus, Decision, ObjectionBasis, RejectionGround
+from app.i18n import N_
 from app.models_registry.schemas import Digest
 from app.probes.schemas import RunRead
 from app.text import RequiredText, when
@@ -311,9 +312,9 @@ class DecisionBody(BaseModel):
     @model_validator(mode="after")
     def _ground_for_rejections(self) -> DecisionBody:
         if self.outcome == "reject" and (self.ground is None or self.explanation is None):
-            raise ValueError("a rejection needs a ground and an explanation")
+            raise ValueError(N_("a rejection needs a ground and an explanation"))
         if self.outcome == "accept" and self.ground is not None:
-            raise ValueError("a ground is given only to reject")
+            raise ValueError(N_("a ground is given only to reject"))
         return self
 
 
@@ -359,9 +360,9 @@ class BulkBody(BaseModel):
     @model_validator(mode="after")
     def _complete(self) -> BulkBody:
         if self.action == "reject" and (self.ground is None or self.explanation is None):
-            raise ValueError("a rejection needs a ground and an explanation")
+            raise ValueError(N_("a rejection needs a ground and an explanation"))
         if self.action != "reject" and self.ground is not None:
-            raise ValueError("a ground is given only to reject")
+            raise ValueError(N_("a ground is given only to reject"))
         return self
 
 

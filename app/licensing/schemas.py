@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.i18n import N_
 from app.models_registry.schemas import CheckedModelId, Homepage
 
 ClauseText = Annotated[str, Field(min_length=1, max_length=20_000)]
@@ -30,7 +31,7 @@ class ClauseCreate(BaseModel):
     @model_validator(mode="after")
     def _text_or_url(self) -> ClauseCreate:
         if self.url is None and (self.text_en is None or self.text_fr is None):
-            raise ValueError("give the clause's text in English and in French, or its URL")
+            raise ValueError(N_("give the clause's text in English and in French, or its URL"))
         return self
 
 

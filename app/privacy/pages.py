@@ -10,6 +10,7 @@ from app.auth import service as auth_service
 from app.auth.models import Role
 from app.cases.pages import field, read_form
 from app.db import Session
+from app.i18n import N_
 from app.privacy import service
 from app.privacy.models import PrivacyNotice
 from app.privacy.schemas import FIELDS, PrivacyNoticeBody
@@ -43,7 +44,7 @@ async def notice_save(request: Request, session: Session, principal: CurrentUser
         body = PrivacyNoticeBody.model_validate(
             {lang: {f: v or None for f, v in texts.items()} for lang, texts in values.items()})
     except ValidationError:
-        return _page(request, principal, values, "Fill in every field, in English and in "
-                     "French (up to 2000 characters each).", 422)
+        return _page(request, principal, values, N_("Fill in every field, in English and in "
+                                                    "French (up to 2000 characters each)."), 422)
     await service.set_notice(session, principal.org_id, body, principal.actor)
     return RedirectResponse("/dashboard/privacy-notice?saved=1", status_code=303)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from app.cases.schemas import Reference
+from app.i18n import N_
 from app.models_registry.schemas import Digest, ModelId, Text
 from app.probes.schemas import ReleaseEndpoint
 from app.remediation.models import RemediationMethod, RemediationStatus
@@ -68,12 +69,12 @@ class RemediationReport(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> RemediationReport:
         if self.status == "succeeded" and self.version is None:
-            raise ValueError("a succeeded remediation reports the fixed version")
+            raise ValueError(N_("a succeeded remediation reports the fixed version"))
         if self.status != "succeeded" and (self.version is not None
                                            or self.supersedes is not None):
-            raise ValueError("version and supersedes are reported with status succeeded")
+            raise ValueError(N_("version and supersedes are reported with status succeeded"))
         if self.status is None and self.progress is None and self.message is None:
-            raise ValueError("report a status, a progress or a message")
+            raise ValueError(N_("report a status, a progress or a message"))
         return self
 
 
