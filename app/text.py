@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import Field
 from pydantic.config import JsonDict
 
+from app.i18n import N_
+
 # Control characters refused on one line, and in free text (which may hold \t, \n and \r).
 _LINE_CONTROLS = r"\x00-\x1f\x7f"
 _TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
@@ -27,15 +29,16 @@ REQUIRED_TEXT_PATTERN = rf"^[^{_TEXT_CONTROLS}]*[^\s{_TEXT_CONTROLS}][^{_TEXT_CO
 REQUIRED_LINE_PATTERN = rf"^[^{_LINE_CONTROLS}]*[^\s{_LINE_CONTROLS}][^{_LINE_CONTROLS}]*$"
 NON_BLANK_PATTERN = r"\S"
 TWO_NON_BLANK_PATTERN = r"\S[\s\S]*\S"  # at least two characters once stripped
+# Said in API errors as they are (English), and on pages in the reader's language.
 PATTERN_MESSAGES = {
-    REQUIRED_TEXT_PATTERN: "must not be blank or contain control characters",
-    REQUIRED_LINE_PATTERN: "must be a single line, not blank, without control characters",
-    NON_BLANK_PATTERN: "must not be blank",
-    TWO_NON_BLANK_PATTERN: "must be at least 2 characters besides spaces",
-    ONE_LINE_PATTERN: "must be a single line without control characters",
-    TEXT_PATTERN: "must not contain control characters",
-    LABEL_PATTERN: "must be one path segment: no '/', no leading space, no control "
-                   "characters, not '.' or '..'",
+    REQUIRED_TEXT_PATTERN: N_("must not be blank or contain control characters"),
+    REQUIRED_LINE_PATTERN: N_("must be a single line, not blank, without control characters"),
+    NON_BLANK_PATTERN: N_("must not be blank"),
+    TWO_NON_BLANK_PATTERN: N_("must be at least 2 characters besides spaces"),
+    ONE_LINE_PATTERN: N_("must be a single line without control characters"),
+    TEXT_PATTERN: N_("must not contain control characters"),
+    LABEL_PATTERN: N_("must be one path segment: no '/', no leading space, no control "
+                      "characters, not '.' or '..'"),
 }
 _ONE_LINE_FORBIDDEN = re.compile(rf"[{_LINE_CONTROLS}]")
 

@@ -182,6 +182,10 @@ def test_form_problems_are_said_in_the_staff_users_language(web, cases):
                      data={"csrf_token": token, "months": "7", "reason": "Many requests."})
         assert r.status_code == 422
         out["months"] = said(r, "months")
+        r = web.post(f"/dashboard/cases/{cases[1]}/extend",
+                     data={"csrf_token": token, "months": "1", "reason": "Many\x01requests."})
+        assert r.status_code == 422
+        out["reason"] = said(r, "reason")
         r = web.post(f"/dashboard/cases/{cases[1]}/assign",
                      data={"csrf_token": token, "assignee": "not an address"})
         assert r.status_code == 422
@@ -209,10 +213,12 @@ def test_form_problems_are_said_in_the_staff_users_language(web, cases):
         english = problems(choose("en"))
     assert french == {"explanation": "Expliquez le refus à la personne.",
                       "months": "Indiquez au plus 2.",
+                      "reason": "Ne doit pas être vide ni contenir de caractères de contrôle.",
                       "assignee": "Cette valeur n'est pas valide.",
                       "bulk": "Un refus demande un motif et une explication."}
     assert english == {"explanation": "Explain the rejection to the subject.",
                        "months": "Give at most 2.",
+                       "reason": "Must not be blank or contain control characters.",
                        "assignee": english["assignee"],  # the address check's own words
                        "bulk": "A rejection needs a ground and an explanation."}
     assert "email" in english["assignee"] and "not an address" not in english["assignee"]

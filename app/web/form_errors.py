@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from app.i18n import N_, current_language, gettext
+from app.text import PATTERN_MESSAGES
 
 INVALID = N_("This value is not valid.")
 REQUIRED = N_("This is required.")
@@ -67,6 +68,8 @@ def explain(err: ErrorDetails) -> str:
         if said == own and current_language() != "en":
             return gettext(INVALID)  # not in the catalogs: no English on another language's page
         return _sentence(said)
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_MESSAGES:
+        return _sentence(gettext(PATTERN_MESSAGES[ctx["pattern"]]))
     message = BY_TYPE.get(kind)
     if message is None:
         return gettext(INVALID)
