@@ -66,3 +66,37 @@ def test_only_models_the_subscriber_follows_can_be_parents(client, org_a, mailbo
     assert r.status_code == 409, r.text
     assert builder.api.get("/v1/subscriber/derivatives").json() == []
     assert client.post("/v1/subscriber/derivatives", json={}).status_code == 401
+
+
+def test_a_declaration_made_in_error_is_taken_back_until_something_rests_on_it(
+        client, org_a, mailbox):
+    """Withdrawn while nobody follows it: gone from the list, the public pages and the
+    lineage, and its name can be declared again. Once a re-user follows it, it stays (409) and
+    is unchanged. Only the declaring subscriber can withdraw it; bad paths are 4xx."""
+    model(org_a, "alpha/base")
+    builder = subscribe(client, mailbox, models=["alpha/base"], email="maker@re.example")
+    other = subscribe(client, mailbox, models=["alpha/base"], email="other@re.example")
+    body = {"id": "maker/typo", "title": "Typo", "derived_from": ["alpha/base"],
+            "url": "https://maker.example/typo"}
+    assert builder.api.post("/v1/subscriber/derivatives", json=body).status_code == 201
+    assert client.get("/models/maker/typo").status_code == 200
+    # Another subscriber cannot; a missing one is not found; paths are checked.
+    assert other.api.delete("/v1/subscriber/derivatives/maker/typo").status_code == 404
+    assert builder.api.delete("/v1/subscriber/derivatives/maker/none").status_code == 404
+    assert builder.api.delete("/v1/subscriber/derivatives/maker/a%20b").status_code == 422
+    assert client.delete("/v1/subscriber/derivatives/maker/typo").status_code == 401
+    r = builder.api.delete("/v1/subscriber/derivatives/maker/typo")
+    assert r.status_code == 204, r.text
+    assert builder.api.get("/v1/subscriber/derivatives").json() == []
+    assert client.get("/models/maker/typo").status_code == 404
+    assert builder.api.delete("/v1/subscriber/derivatives/maker/typo").status_code == 404
+    # Declared again under the same name; followed, it now stays.
+    r = builder.api.post("/v1/subscriber/derivatives", json=body)
+    assert r.status_code == 201, r.text
+    declared = r.json()
+    subscribe(client, mailbox, models=["maker/typo"], email="follower@re.example")
+    r = builder.api.delete("/v1/subscriber/derivatives/maker/typo")
+    assert (r.status_code, r.json()["error"]) == (409, "conflict"), r.text
+    assert "followers" in r.json()["detail"]
+    assert builder.api.get("/v1/subscriber/derivatives").json() == [declared]
+    assert client.get("/models/maker/typo").status_code == 200

@@ -122,6 +122,22 @@ def test_sign_up_confirm_and_manage_through_the_pages(web, client, models, mailb
     assert "Endpoint removed" in r.text and url not in r.text.split("Recent deliveries")[0]
 
 
+def test_a_derivative_declared_in_error_is_withdrawn_from_the_page(web, models, mailbox, client):
+    manage = sign_up(web, mailbox, email="maker@pages.example")
+    r = act(web, manage, action="declare", id="maker/oops", title="Oops",
+            url="https://maker.example/oops", derived_from="acme/chat")
+    assert r.status_code == 200 and "Derivative declared" in r.text
+    assert 'aria-label="Withdraw maker/oops"' in r.text
+    r = act(web, manage, action="withdraw", model="maker/oops")
+    assert r.status_code == 200 and "Derivative withdrawn." in r.text
+    assert "maker/oops" not in r.text
+    assert client.get("/models/maker/oops").status_code == 404
+    # Someone else's model, or one no longer there: said next to the list, nothing changes.
+    r = act(web, manage, action="withdraw", model="acme/chat")
+    assert r.status_code == 422 and 'id="withdraw-error"' in r.text
+    assert client.get("/models/acme/chat").status_code == 200
+
+
 def test_a_wrong_management_link_is_a_friendly_404(web):
     r = web.get("/s/manage/rrs_not-a-real-token")
     assert r.status_code == 404 and "Link not valid" in r.text
@@ -147,6 +163,7 @@ def test_the_provider_dashboard_shows_subscribers_and_acknowledgements(
     {"action": "acknowledge", "event_id": "x", "outcome": "replaced"},
     {"action": "replay_failed", "since": "yesterday"}, {"action": "no-such-action"},
     {"action": "add_endpoint", "url": "https://h.example/\x00"},
+    {"action": "withdraw", "model": "acme/chat"}, {"action": "withdraw", "model": "a/\x00"},
 ])
 def test_bad_management_forms_are_friendly_errors_not_500s(web, models, mailbox, fields):
     manage = sign_up(web, mailbox, email=f"bad-{uuid.uuid4().hex[:6]}@re.example")

@@ -4,20 +4,29 @@ lineage graph, so the cascade reaches it like any derived model: its own re-user
 it here and receive `upstream.remediation`, and the declaring subscriber is emailed.
 
 A declared model belongs to an organisation of its own, one per declaring subscriber
-(`re-user-<id>`), with no staff: it is only ever changed through the subscriber's token."""
+(`re-user-<id>`), with no staff: it is only ever changed through the subscriber's token.
+
+A declaration made in error can be taken back while nothing else rests on it: no re-user
+follows it, no model is derived from it, no event (a fix reaching it) names it. Once one does,
+it stays: the followers' and the chain's record must hold."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Organization
-from app.errors import BadRequest
+from app.errors import BadRequest, Conflict, NotFound
+from app.events.models import Event
+from app.i18n import N_
+from app.lineage import graph
+from app.lineage.models import ModelParent
 from app.lineage.schemas import DerivativeCreate
 from app.models_registry import service as registry
-from app.models_registry.models import Model
+from app.models_registry.models import Model, ModelVersion
 from app.models_registry.schemas import ModelCreate
-from app.models_registry.service import ModelView
+from app.models_registry.service import ModelView, split_ref
 from app.pagination import PageParams
 from app.subscribers.models import Subscriber, Subscription
 
@@ -65,3 +74,29 @@ async def declared_by(session: AsyncSession, subscriber: Subscriber) -> list[Mod
         return []
     views, _ = await registry.list_models(session, org.id, PageParams(limit=MAX_DECLARED))
     return views
+
+
+async def withdraw(session: AsyncSession, subscriber: Subscriber, ref: str) -> None:
+    """Take back a declaration (see the module's docstring); refused once anything rests on
+    it. Under the lineage lock, so that no model is declared derived from it meanwhile."""
+    namespace, name = split_ref(ref)
+    model = None if "\x00" in ref else await session.scalar(select(Model).where(
+        Model.namespace == namespace, Model.name == name, Model.declared_by_id == subscriber.id))
+    if model is None:
+        raise NotFound(N_("model not found"))
+    await graph.lock(session)
+    rests = await session.scalar(select(
+        exists().where(Subscription.model_id == model.id)
+        | exists().where(ModelParent.parent_id == model.id)
+        | exists().where(Event.model_id == model.id)
+        | exists().where(ModelVersion.model_id == model.id)))
+    if rests:
+        raise Conflict(N_("this derivative has followers, derived models or fixes on record: "
+                          "it stays, so that their record holds"))
+    await session.execute(delete(ModelParent).where(ModelParent.child_id == model.id))
+    await session.delete(model)
+    try:
+        await session.flush()
+    except IntegrityError:  # a follower arrived meanwhile: its row names the model
+        raise Conflict(N_("this derivative has followers, derived models or fixes on record: "
+                          "it stays, so that their record holds")) from None

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response, status
 
 from app.db import Session
 from app.errors import ErrorRead
 from app.lineage import derivatives
 from app.lineage.schemas import DerivativeCreate, DerivativeRead
+from app.models_registry.schemas import SEGMENT_PATTERN
 from app.models_registry.service import ModelView
 from app.subscribers.deps import CurrentSubscriber
 
 me = APIRouter(prefix="/v1/subscriber/derivatives", tags=["subscriber"],
                responses={401: {"model": ErrorRead}, 409: {"model": ErrorRead}})
+Segment = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
 
 
 def derivative_read(request: Request, view: ModelView) -> DerivativeRead:
@@ -38,3 +42,14 @@ async def list_derivatives(subscriber: CurrentSubscriber, request: Request,
                            session: Session) -> list[DerivativeRead]:
     return [derivative_read(request, v)
             for v in await derivatives.declared_by(session, subscriber)]
+
+
+@me.delete("/{namespace}/{name}", name="withdraw_derivative",
+           status_code=status.HTTP_204_NO_CONTENT, responses={404: {"model": ErrorRead}})
+async def withdraw_derivative(namespace: Segment, name: Segment, subscriber: CurrentSubscriber,
+                              session: Session) -> Response:
+    """Take back a derivative declared in error. Refused (409) once anything rests on it: a
+    re-user follows it, a model is derived from it, or a fix has reached it; it then stays, so
+    that their record holds."""
+    await derivatives.withdraw(session, subscriber, f"{namespace}/{name}")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -311,6 +311,9 @@ async def _act(session: Session, keyring: CurrentKeyring, settings: CurrentSetti
             "url": _text(form, "url", 2100).strip(), "derived_from": parents})
         await derivatives.declare(session, subscriber, declared)
         return "declared"
+    if action == "withdraw":
+        await derivatives.withdraw(session, subscriber, _text(form, "model", 200))
+        return "withdrawn"
     if action == "unfollow":
         unfollow = ModelBody.model_validate({"model": _text(form, "model", 200)})
         await service.remove_model(session, subscriber, unfollow.model)

@@ -20,6 +20,7 @@ NOTICES = {
     "language": N_("Language saved: this page and your emails use it."),
     "declared": N_("Derivative declared: when a model it derives from is fixed, its followers "
                 "are told and you are emailed."),
+    "withdrawn": N_("Derivative withdrawn."),
 }
 
 MESSAGES = {
