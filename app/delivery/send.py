@@ -32,6 +32,7 @@ from app.delivery.ssrf import CheckingResolver, Resolver, SSRFBlocked
 log = logging.getLogger(__name__)
 
 BODY_LIMIT = 1024  # bytes of a response kept in the attempt log
+PIECE_WAIT = 0.25  # seconds an answer's later pieces are waited for (see first_bytes)
 USER_AGENT = "RightsRelay-Webhooks/1.0 (+https://www.standardwebhooks.com/)"
 
 
@@ -265,14 +266,28 @@ class Sender:
             outcome.error = ErrorClass.http_status
 
 
-async def first_bytes(content: aiohttp.StreamReader, limit: int) -> bytes:
-    """Up to `limit` bytes of an answer, all it has if shorter: one read returns only what
-    has arrived, and an answer written in pieces was logged cut after the first."""
+async def first_bytes(content: aiohttp.StreamReader, limit: int,
+                      wait: float = PIECE_WAIT) -> bytes:
+    """Up to `limit` bytes of an answer: one read returns only what has arrived, so an answer
+    written in pieces was logged cut after the first. The rest is read as it arrives, for at
+    most `wait` seconds after the first piece: a receiver trickling its answer (4 KB at a byte
+    every 5 ms) does not hold the sender, and is logged in part."""
     data = await content.read(limit)
+    deadline = 0.0
     while data and len(data) < limit:
-        more = await content.read(limit - len(data))
+        more = content.read_nowait(limit - len(data))  # arrived already: no waiting
         if not more:
-            break
+            if content.is_eof():
+                break
+            loop = asyncio.get_running_loop()
+            deadline = deadline or loop.time() + wait
+            try:
+                more = await asyncio.wait_for(content.read(limit - len(data)),
+                                              deadline - loop.time())
+            except TimeoutError:
+                break
+            if not more:
+                break
         data += more
     return data
 

@@ -44,9 +44,10 @@ def _uuid_of(value: str, new: Any = object.__new__, put: Any = object.__setattr_
 DATA_VERSION_POLL = 0.02  # seconds between looks at SQLite's data_version while idle
 
 
-# Each statement hands the whole batch over as one JSON text, and a result comes back as one
-# JSON text: SQLite steps once per statement, not once per row. (The sqlite3 module lets go of
-# the GIL at every step; while the sending loop holds it, each step would wait its turn.)
+# A claim hands its ids over as one JSON text, and its rows come back as one JSON text: SQLite
+# steps once per statement, not once per row. (The sqlite3 module lets go of the GIL at every
+# step; in a worker that sends on its own event loop, each step of a batch run on a thread
+# would wait its turn. Recording binds values instead: see below.)
 _SQLITE_DUE = """
 SELECT json_group_array(id) FROM (
     SELECT id FROM deliveries WHERE status = ? AND next_attempt_at <= ?
@@ -68,36 +69,20 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 
 
-# A recorded result travels as a JSON array (cheaper to build than an object), in this order.
-_RESULT_FIELDS = ("id", "owner", "status", "attempts", "next_at", "code", "error", "last_at",
-                  "ok_at", "logged", "started", "duration", "body", "retry_at")
-
-
-def _field(name: str) -> str:
-    return f"json_extract(j.value, '$[{_RESULT_FIELDS.index(name)}]')"
-
-
-# Attempts first, for the rows still held; then the rows themselves (the same condition).
-_SQLITE_ATTEMPTS = f"""
+# A recorded batch is two prepared statements run for each result (`executemany`): binding
+# values costs SQLite less than reading them back out of a JSON text, and building the tuples
+# less than the JSON (a third less CPU for 10,000 results). Attempts first, for the rows still
+# held; then the rows themselves (the same condition): a late result writes nothing.
+_SQLITE_ATTEMPT = """
 INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code,
                                error_class, response_body, next_attempt_at)
-SELECT d.id, {_field("attempts")}, {_field("started")}, {_field("duration")}, {_field("code")},
-       {_field("error")}, {_field("body")}, {_field("retry_at")}
-FROM json_each(?) j JOIN deliveries d
-  ON d.id = {_field("id")} AND d.lease_owner = {_field("owner")}
-WHERE {_field("logged")}
-"""  # noqa: S608 (constant field names)
-_SQLITE_RECORD = f"""
-UPDATE deliveries SET status = v.status, attempts = v.attempts, next_attempt_at = v.next_at,
-    last_status_code = v.code, last_error = v.error, last_attempt_at = v.last_at,
-    succeeded_at = v.ok_at, lease_until = NULL, lease_owner = NULL
-FROM (SELECT {_field("id")} AS id, {_field("owner")} AS owner, {_field("status")} AS status,
-             {_field("attempts")} AS attempts, {_field("next_at")} AS next_at,
-             {_field("code")} AS code, {_field("error")} AS error, {_field("last_at")} AS last_at,
-             {_field("ok_at")} AS ok_at
-      FROM json_each(?) j) AS v
-WHERE deliveries.id = v.id AND deliveries.lease_owner = v.owner
-"""  # noqa: S608 (constant field names)
+SELECT id, ?, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ? AND lease_owner = ?
+"""
+_SQLITE_RECORD = """
+UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_status_code = ?,
+    last_error = ?, last_attempt_at = ?, succeeded_at = ?, lease_until = NULL, lease_owner = NULL
+WHERE id = ? AND lease_owner = ?
+"""
 _SQLITE_HEALTHY = """
 UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = ?
 WHERE id IN (SELECT value FROM json_each(?))
@@ -109,12 +94,18 @@ WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NULL
 """
 
 
-def _result_rows(results: list[Result], now: datetime) -> list[list[Any]]:
-    """The results in the order of _RESULT_FIELDS."""
-    return [[r.id, r.owner, r.status, r.attempts, next_at, r.status_code, r.error, last_at,
-             ok_at, r.logged, started, r.duration_ms, r.response_body, retry_at]
-            for r, (next_at, last_at, ok_at, started, retry_at)
-            in zip(results, result_stamps(results, now, _ts), strict=True)]
+def _result_rows(results: list[Result], now: datetime,
+                 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The results as `_SQLITE_ATTEMPT` (those logged) and `_SQLITE_RECORD` take them."""
+    attempts, rows = [], []
+    for r, (next_at, last_at, ok_at, started, retry_at) in zip(
+            results, result_stamps(results, now, _ts), strict=True):
+        if r.logged:
+            attempts.append((r.attempts, started, r.duration_ms, r.status_code, r.error,
+                             r.response_body, retry_at, r.id, r.owner))
+        rows.append((r.status, r.attempts, next_at, r.status_code, r.error, last_at, ok_at,
+                     r.id, r.owner))
+    return attempts, rows
 
 
 def _hexes(values: list[uuid.UUID] | set[uuid.UUID]) -> str:
@@ -217,9 +208,9 @@ class SqliteStore:
     async def record(self, results: list[Result], *, ok: list[uuid.UUID],
                      failing: list[uuid.UUID], now: datetime, fresh: datetime) -> int:
         def work(conn: sqlite3.Connection) -> int:
-            batch = json.dumps(_result_rows(results, now))
-            conn.execute(_SQLITE_ATTEMPTS, (batch,))
-            written = conn.execute(_SQLITE_RECORD, (batch,)).rowcount
+            attempts, rows = _result_rows(results, now)
+            conn.executemany(_SQLITE_ATTEMPT, attempts)
+            written = conn.executemany(_SQLITE_RECORD, rows).rowcount
             if ok:
                 conn.execute(_SQLITE_HEALTHY, (_ts(now), _hexes(ok), _ts(fresh)))
             if failing:
