@@ -207,7 +207,7 @@ def worker(
                     f"delivery worker started (database: {settings.sync_url})"))
         finally:
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                await scheduler.stop()  # the runs under way end before the database goes
             await engine.dispose()
         typer.echo("delivery worker stopped")
 

@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if worker is not None:
                 await worker.stop()
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                await scheduler.stop()  # the runs under way end before the database goes
             await engine.dispose()
 
     app = FastAPI(

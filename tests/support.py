@@ -151,8 +151,10 @@ class ServerThread:
         settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{self.port}"})
         self.settings = settings
         self.app = create_app(settings)
+        # A request still open at the end (a client's keep-alive, a long answer) is given two
+        # seconds, not forever: module teardowns waited out stop()'s 10 s join under load.
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on", proxy_headers=False)
+                                lifespan="on", proxy_headers=False, timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
