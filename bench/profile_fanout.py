@@ -10,6 +10,7 @@ import pstats
 import time
 
 from bench import fanout_world as fanout
+from bench import progress
 from bench.support import SECRET, database
 
 
@@ -39,7 +40,7 @@ def main() -> None:
             w = DeliveryWorker(make_sessionmaker(engine), settings, Keyring.from_settings(settings))
             task = asyncio.create_task(w.run(stop))
             start = time.perf_counter()
-            while await asyncio.to_thread(fanout._delivered, db, event_ids) < args.endpoints:
+            while await asyncio.to_thread(progress.delivered, db, event_ids) < args.endpoints:
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - start
             stop.set()
