@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
@@ -18,12 +18,12 @@ from app.db import Session
 from app.delivery.signing import ServiceKeys
 from app.errors import ErrorRead
 from app.feeds.service import find_model
-from app.models_registry.schemas import SEGMENT_PATTERN
+from app.models_registry.schemas import PathSegment
 from app.models_registry.service import get_model
 from app.subscribers.deps import CurrentSubscriber
 
-Namespace = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
-Name = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
+Namespace = PathSegment
+Name = PathSegment
 ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorRead}, 404: {"model": ErrorRead}, 409: {"model": ErrorRead}}
 

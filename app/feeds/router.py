@@ -15,13 +15,13 @@ from app.events.models import Event, EventType
 from app.feeds import render, service
 from app.feeds.schemas import ChainRead, EventPage, EventRead
 from app.licensing import service as licensing
-from app.models_registry.schemas import MODEL_ID_PATTERN, SEGMENT_PATTERN
+from app.models_registry.schemas import MODEL_ID_PATTERN, PathSegment
 
 router = APIRouter(prefix="/v1/public", tags=["feeds"],
                    responses={404: {"model": ErrorRead}})
 
-Namespace = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
-Name = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
+Namespace = PathSegment
+Name = PathSegment
 Slug = Annotated[str, Path(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64)]
 IfNoneMatch = Annotated[str | None, Header(max_length=2000)]
 FEED_SIZE = 50

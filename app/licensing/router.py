@@ -20,12 +20,12 @@ from app.licensing.schemas import (
     ClauseRead,
     SubscriberClauseRead,
 )
-from app.models_registry.schemas import SEGMENT_PATTERN
+from app.models_registry.schemas import PathSegment
 from app.models_registry.service import get_model
 from app.subscribers.deps import CurrentSubscriber
 
-Namespace = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
-Name = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
+Namespace = PathSegment
+Name = PathSegment
 Version = Annotated[int, Path(ge=1, le=1_000_000)]
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorRead}, 409: {"model": ErrorRead}}
 

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.db import Session
 from app.errors import ErrorRead
 from app.lineage import derivatives
 from app.lineage.schemas import DerivativeCreate, DerivativeRead
-from app.models_registry.schemas import SEGMENT_PATTERN
+from app.models_registry.schemas import PathSegment
 from app.models_registry.service import ModelView
 from app.subscribers.deps import CurrentSubscriber
 
 me = APIRouter(prefix="/v1/subscriber/derivatives", tags=["subscriber"],
                responses={401: {"model": ErrorRead}, 409: {"model": ErrorRead}})
-Segment = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
+Segment = PathSegment
 
 
 def derivative_read(request: Request, view: ModelView) -> DerivativeRead:

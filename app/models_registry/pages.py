@@ -13,12 +13,12 @@ from app.db import Session
 from app.i18n import LANG_COOKIE, LANGUAGES, negotiate, translate
 from app.licensing import service as licensing
 from app.models_registry.models import ModelVersion
-from app.models_registry.schemas import SEGMENT_PATTERN
+from app.models_registry.schemas import PathSegment
 from app.models_registry.service import get_model_view
 from app.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-Segment = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
+Segment = PathSegment
 
 
 def _page(request: Request, template: str, context: dict[str, Any]) -> Response:

@@ -10,12 +10,12 @@ from app.db import Session
 from app.models_registry import releases, service
 from app.models_registry.models import Model, ModelVersion, VersionStatus
 from app.models_registry.schemas import (
-    SEGMENT_PATTERN,
     Digest,
     ModelCreate,
     ModelRead,
     ModelUpdate,
     ParentRead,
+    PathSegment,
     PublicModelRead,
     VersionCreate,
     VersionRead,
@@ -26,8 +26,8 @@ from app.pagination import Page, PageParams, page_params
 router = APIRouter(prefix="/v1/models", tags=["models"])
 public_router = APIRouter(prefix="/v1/public", tags=["public"])
 
-Namespace = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
-Name = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
+Namespace = PathSegment
+Name = PathSegment
 Label = Annotated[str, Path(min_length=1, max_length=100)]
 Paging = Annotated[PageParams, Depends(page_params)]
 

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -22,6 +23,8 @@ from app.text import LABEL_PATTERN, OneLine
 SEGMENT = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
 MODEL_ID_PATTERN = rf"^{SEGMENT}/{SEGMENT}$"
 SEGMENT_PATTERN = rf"^{SEGMENT}$"
+# A model reference's namespace or name as a segment of a URL path (`/{namespace}/{name}`).
+PathSegment = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
 
 ModelId = Annotated[
     str,

@@ -25,7 +25,7 @@ from app.delivery.schemas import (
     SubscriberReplayBody,
 )
 from app.errors import ErrorRead
-from app.models_registry.schemas import SEGMENT_PATTERN
+from app.models_registry.schemas import PathSegment
 from app.models_registry.service import get_model
 from app.pagination import Page, PageParams, page_params
 from app.ratelimit import service as ratelimit
@@ -53,8 +53,8 @@ public = APIRouter(prefix="/v1/public/subscribers", tags=["subscribers"],
 me = APIRouter(prefix="/v1/subscriber", tags=["subscriber"], responses=ERRORS)
 provider = APIRouter(prefix="/v1/models", tags=["subscribers"], responses=ERRORS)
 
-Namespace = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
-Name = Annotated[str, Path(pattern=SEGMENT_PATTERN, max_length=96)]
+Namespace = PathSegment
+Name = PathSegment
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
