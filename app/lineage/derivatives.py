@@ -31,6 +31,8 @@ from app.pagination import PageParams
 from app.subscribers.models import Subscriber, Subscription
 
 MAX_DECLARED = 50
+RESTS = N_("this derivative has followers, derived models or fixes on record: it stays, so that "
+           "their record holds")
 
 
 def org_slug(subscriber: Subscriber) -> str:
@@ -91,12 +93,10 @@ async def withdraw(session: AsyncSession, subscriber: Subscriber, ref: str) -> N
         | exists().where(Event.model_id == model.id)
         | exists().where(ModelVersion.model_id == model.id)))
     if rests:
-        raise Conflict(N_("this derivative has followers, derived models or fixes on record: "
-                          "it stays, so that their record holds"))
+        raise Conflict(RESTS)
     await session.execute(delete(ModelParent).where(ModelParent.child_id == model.id))
     await session.delete(model)
     try:
         await session.flush()
     except IntegrityError:  # a follower arrived meanwhile: its row names the model
-        raise Conflict(N_("this derivative has followers, derived models or fixes on record: "
-                          "it stays, so that their record holds")) from None
+        raise Conflict(RESTS) from None
