@@ -181,7 +181,7 @@ def worker(
     from app.db import make_engine, make_sessionmaker
     from app.delivery.worker import DeliveryWorker
     from app.jobs.registry import background_jobs
-    from app.jobs.scheduler import make_scheduler
+    from app.jobs.scheduler import Jobs
     from app.ops.runtime import tune_gc
 
     settings = _settings()
@@ -194,7 +194,7 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        scheduler = make_scheduler(background_jobs(sessionmaker, settings, keyring)) \
+        scheduler = Jobs(background_jobs(sessionmaker, settings, keyring)) \
             if jobs else None
         if scheduler is not None:
             scheduler.start()

@@ -36,7 +36,7 @@ from app.errors import ErrorRead, install_error_handlers
 from app.feeds.router import router as feeds_router
 from app.i18n import LanguageMiddleware
 from app.jobs.registry import background_jobs
-from app.jobs.scheduler import make_scheduler
+from app.jobs.scheduler import Jobs
 from app.licensing.router import me as clauses_me_router
 from app.licensing.router import provider as clauses_provider_router
 from app.licensing.router import public as clauses_public_router
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.intake = Intake(app.state.sessionmaker, keyring, settings)
         scheduler = None
         if settings.run_jobs:
-            scheduler = make_scheduler(background_jobs(app.state.sessionmaker, settings, keyring))
+            scheduler = Jobs(background_jobs(app.state.sessionmaker, settings, keyring))
             scheduler.start()
         worker = None
         if settings.run_delivery_worker:

@@ -62,7 +62,3 @@ class Jobs:
                     self.running.discard(task)
 
         return run
-
-
-def make_scheduler(jobs: list[tuple[str, Job, float]]) -> Jobs:
-    return Jobs(jobs)
