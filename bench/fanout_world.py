@@ -22,7 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from bench.progress import Progress, next_poll
+from bench.progress import Progress, last_attempt, next_poll
 from bench.support import (
     ROOT,
     SECRET,
@@ -284,12 +284,10 @@ def deliver(db: Database, scenario: Scenario, expect: int, *, events: int = 1,
         stack.callback(engine.dispose)
         conn = stack.enter_context(engine.connect())
         beside = cpu_beside()
-        # The attempt log as it is before the events (looks count what is logged after).
-        since = conn.execute(sa.text("SELECT max(id) FROM delivery_attempts")).scalar() or 0
+        since = last_attempt(conn)
         conn.rollback()
         ids, start = supersede(db, scenario, events)
-        progress = Progress(db, ids, conn, in_order=workers == 1)
-        progress.seen = since
+        progress = Progress(db, ids, conn, in_order=workers == 1, since=since)
         while (done := progress()) < expect:
             now = time.perf_counter()
             if now - start > timeout:

@@ -38,18 +38,18 @@ class Progress:
     after the other. Otherwise (two workers) each look counts them all."""
 
     def __init__(self, db: Database, event_ids: list[uuid.UUID], conn: sa.Connection,
-                 in_order: bool) -> None:
+                 in_order: bool, since: int) -> None:
         self.db, self.event_ids, self.conn = db, event_ids, conn
         self.in_order = in_order or db.dialect == "sqlite"
         self.ids = [e.hex if db.dialect == "sqlite" else e for e in event_ids]
-        self.seen = 0  # attempt ids up to this one are counted
+        self.seen = since  # attempt ids up to this one are counted (`last_attempt` before)
         self.done = 0
 
     def __call__(self) -> int:
         if not self.in_order:
             return delivered(self.db, self.event_ids, self.conn)
-        last = self.conn.execute(sa.text("SELECT max(id) FROM delivery_attempts")).scalar()
-        if last is not None and last > self.seen:
+        last = last_attempt(self.conn)
+        if last > self.seen:
             self.done += int(self.conn.execute(sa.text(
                 "SELECT count(*) FROM delivery_attempts a JOIN deliveries d "
                 "ON d.id = a.delivery_id WHERE a.id > :seen AND a.id <= :last "
@@ -59,6 +59,11 @@ class Progress:
             self.seen = last
         self.conn.rollback()  # each look sees the latest commits
         return self.done
+
+
+def last_attempt(conn: sa.Connection) -> int:
+    """The attempt log's last id (0 while empty): a run's looks count what is logged after."""
+    return int(conn.execute(sa.text("SELECT max(id) FROM delivery_attempts")).scalar() or 0)
 
 
 def next_poll(done: int, expect: int, elapsed: float) -> float:
