@@ -288,11 +288,13 @@ def deliver(db: Database, scenario: Scenario, expect: int, *, events: int = 1,
         conn.rollback()
         ids, start = supersede(db, scenario, events)
         progress = Progress(db, ids, conn, in_order=workers == 1, since=since)
+        looks: list[tuple[float, int]] = []
         while (done := progress()) < expect:
             now = time.perf_counter()
             if now - start > timeout:
                 raise RuntimeError(f"only {done} of {expect} delivered")
-            time.sleep(next_poll(done, expect, now - start))
+            looks.append((now, done))
+            time.sleep(next_poll(looks, expect))
         elapsed = time.perf_counter() - start
         return Run(elapsed, max(peak_rss_mb(p.pid) for p in procs), idle,
                    sum(cpu_seconds(p.pid) for p in procs) - cpu0, ids, _since(beside))
