@@ -39,8 +39,9 @@ class Delivery(Base):
     event_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     endpoint_id: Mapped[uuid.UUID] = mapped_column(index=True)
     # Copies of the endpoint's subscriber and the event's organisation (null for tests, which
-    # scopes the provider API).
-    subscriber_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    # scopes the provider API). No index on the subscriber (migration 0017): a re-user's
+    # deliveries are found through its endpoints' (delivery/service.py `_scope`).
+    subscriber_id: Mapped[uuid.UUID]
     org_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     event_type: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.pending)

@@ -48,7 +48,11 @@ def _scope(*, org_id: uuid.UUID | None = None,
     if org_id is not None:
         query = query.where(Delivery.org_id == org_id)
     if subscriber_id is not None:
-        query = query.where(Delivery.subscriber_id == subscriber_id)
+        # Through the endpoint index (a delivery's subscriber is its endpoint's, and removed
+        # endpoints keep their rows); the subscriber's own column keeps the scope exact.
+        endpoints = select(Endpoint.id).where(Endpoint.subscriber_id == subscriber_id)
+        query = query.where(Delivery.endpoint_id.in_(endpoints),
+                            Delivery.subscriber_id == subscriber_id)
     return query
 
 
