@@ -38,8 +38,10 @@ def _median(items: list[T], key: Callable[[T], float]) -> T:
 def _cpu_note(run: Run, loop: Loop) -> str:
     b = run.beside
     server = f"PostgreSQL {b['postgres']:.2f} s, " if b["postgres"] > 0 else ""
+    ran, waited = run.sending
     return (f"CPU: worker {run.cpu:.2f} s, bare loop {loop.cpu:.2f} s "
-            f"({run.cpu / loop.cpu:.2f}x); beside the worker: {server}"
+            f"({run.cpu / loop.cpu:.2f}x); its sending process ran {ran:.2f} s and waited "
+            f"{waited:.2f} s for a CPU; beside the worker: {server}"
             f"receiver {b['receiver']:.2f} s (bare loop's {loop.receiver_cpu:.2f} s), "
             f"recording the event and polling {b['bench']:.2f} s; "
             f"load average {os.getloadavg()[0]:.1f}")

@@ -231,6 +231,18 @@ def own_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def sending_waits(pid: int) -> tuple[float, float]:
+    """Seconds a worker's sending process (its children) has run, and has waited runnable for
+    a CPU (Linux /proc schedstat): where a run's time goes when the sends are ready to go but
+    PostgreSQL, the receiver or the worker's other process hold both cores."""
+    ran = waited = 0.0
+    for p in family(pid)[1:]:
+        with contextlib.suppress(OSError, ValueError):
+            run_ns, wait_ns, _ = Path(f"/proc/{p}/schedstat").read_text().split()
+            ran, waited = ran + int(run_ns) / 1e9, waited + int(wait_ns) / 1e9
+    return ran, waited
+
+
 def cpu_seconds(pid: int) -> float:
     """The same for a worker and its live children (its sending process)."""
     total = 0.0
@@ -248,6 +260,7 @@ class Run:
     cpu: float  # CPU seconds the workers used
     events: list[uuid.UUID]
     beside: dict[str, float]  # CPU seconds of the rest: PostgreSQL, receiver, this process
+    sending: tuple[float, float] = (0.0, 0.0)  # the sending process: ran, waited for a CPU
 
 
 def cpu_beside() -> dict[str, float]:
@@ -280,6 +293,7 @@ def deliver(db: Database, scenario: Scenario, expect: int, *, events: int = 1,
         procs = [stack.enter_context(worker(db, **settings)) for _ in range(workers)]
         idle = rss_mb(procs[0].pid)
         cpu0 = sum(cpu_seconds(p.pid) for p in procs)
+        ran0, waited0 = sending_waits(procs[0].pid)
         engine = db.engine()
         stack.callback(engine.dispose)
         conn = stack.enter_context(engine.connect())
@@ -296,8 +310,10 @@ def deliver(db: Database, scenario: Scenario, expect: int, *, events: int = 1,
             looks.append((now, done))
             time.sleep(next_poll(looks, expect))
         elapsed = time.perf_counter() - start
+        ran, waited = sending_waits(procs[0].pid)
         return Run(elapsed, max(peak_rss_mb(p.pid) for p in procs), idle,
-                   sum(cpu_seconds(p.pid) for p in procs) - cpu0, ids, _since(beside))
+                   sum(cpu_seconds(p.pid) for p in procs) - cpu0, ids, _since(beside),
+                   (ran - ran0, waited - waited0))
 
 
 def latencies(db: Database, event_ids: list[uuid.UUID]) -> tuple[list[float], list[float]]:

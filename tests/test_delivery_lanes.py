@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -111,3 +112,50 @@ def test_retries_to_failing_endpoints_never_take_the_healthy_ones_room(iso, org,
     # Giving back and deferring went through without a hitch (nothing left to lease expiry).
     assert not [r.getMessage() for r in caplog.records
                 if r.name.startswith("app.delivery") and r.levelname == "ERROR"]
+
+
+def test_an_endpoints_last_success_is_its_latest_successful_delivery(iso, org, receiver):
+    """`last_success_at` of the endpoint API is read from the deliveries (migration 0018):
+    none before any, none while failing, then the newest success; a success also ends the
+    endpoint's failing spell. Whole rows and the subscriber's own view agree."""
+    receiver.answer("/health/a", Answer(204), Answer(204))
+    receiver.answer("/health/b", Answer(500, retry_after="3600"), Answer(204))  # retry: later
+    sub = quick_subscriber(iso.settings, iso.url, ["lanes/m"],
+                           [receiver.url("/health/a"), receiver.url("/health/b")])
+    a, b = (sub.endpoints[receiver.url(p)] for p in ("/health/a", "/health/b"))
+
+    def endpoint(eid: str) -> dict:
+        r = sub.api.get(f"/v1/subscriber/endpoints/{eid}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def succeeded(eid: str) -> list[str]:
+        r = sub.api.get("/v1/subscriber/deliveries",
+                        params={"endpoint_id": eid, "status": "succeeded"})
+        assert r.status_code == 200, r.text
+        return [d["succeeded_at"] for d in r.json()["items"]]  # newest first
+
+    def same(x: str | None, y: str | None) -> bool:
+        return x is not None and y is not None and \
+            datetime.fromisoformat(x) == datetime.fromisoformat(y)
+
+    def publish_and_deliver(label: str, expect: dict[str, int]) -> None:
+        assert org.admin.post("/v1/models/lanes/m/versions",
+                              json={"label": label, "revision": label}).status_code == 201
+        asyncio.run(run_workers(iso.settings, lambda: statuses(iso.settings) == expect, {}))
+        assert statuses(iso.settings) == expect
+
+    assert endpoint(a)["last_success_at"] is None and endpoint(b)["last_success_at"] is None
+    publish_and_deliver("h1", {"succeeded": 1, "pending": 1})  # b answered 500: a retry waits
+    [first] = succeeded(a)
+    assert same(endpoint(a)["last_success_at"], first)
+    assert endpoint(b)["last_success_at"] is None and endpoint(b)["failing_since"] is not None
+
+    publish_and_deliver("h2", {"succeeded": 3, "pending": 1})
+    newest_a, older_a = succeeded(a)
+    [only_b] = succeeded(b)
+    assert older_a == first and datetime.fromisoformat(newest_a) > datetime.fromisoformat(first)
+    assert same(endpoint(a)["last_success_at"], newest_a)
+    assert same(endpoint(b)["last_success_at"], only_b) and endpoint(b)["failing_since"] is None
+    mine = {e["id"]: e for e in sub.api.get("/v1/subscriber").json()["endpoints"]}
+    assert same(mine[a]["last_success_at"], newest_a) and same(mine[b]["last_success_at"], only_b)

@@ -30,9 +30,6 @@ from app.subscribers.service import contact_email
 
 log = logging.getLogger(__name__)
 
-# An endpoint's last_success_at is only rewritten once it is older than this (and whenever
-# the endpoint was failing): a healthy endpoint's row is not updated for every delivery.
-SUCCESS_PRECISION = timedelta(seconds=60)
 BATCH = 500  # results per statement
 WINDOW = 0.05  # seconds results may wait for others to join their batch (if more are coming)
 
@@ -147,8 +144,7 @@ class Recorder:
             for r, o in zip(results, batch, strict=True):
                 if o.job.endpoint_id in disabled and r.status == DeliveryStatus.pending:
                     r.status, r.retry_at = DeliveryStatus.failed.value, None
-        await self.store.record(results, ok=ok, failing=failing, now=now,
-                                fresh=now - SUCCESS_PRECISION)
+        await self.store.record(results, ok=ok, failing=failing, now=now)
 
     async def _endpoints_to_disable(self, gone: set[uuid.UUID], failing: list[uuid.UUID],
                                     batch: list[int]) -> set[uuid.UUID]:

@@ -106,9 +106,10 @@ class Store(Protocol):
         and the events among them not in `known_events`."""
 
     async def record(self, results: list[Result], *, ok: list[uuid.UUID],
-                     failing: list[uuid.UUID], now: datetime, fresh: datetime) -> int:
-        """Write `results` still held by their owner, and the endpoints' health (committed);
-        returns how many were written (the others were late)."""
+                     failing: list[uuid.UUID], now: datetime) -> int:
+        """Write `results` still held by their owner, and the endpoints' health (committed):
+        `ok` endpoints are failing no more, `failing` ones are failing since `now` (if not
+        already). Returns how many were written (the others were late)."""
 
     async def release(self, held: list[tuple[int, str]], due_at: datetime | None = None) -> None:
         """Give claimed, unsent deliveries back (the worker is stopping: at once; surplus work

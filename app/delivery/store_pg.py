@@ -77,9 +77,8 @@ WITH v AS (
     SELECT v.id, v.attempts, v.started, v.duration, v.code, v.error, v.body, v.retry_at
     FROM v JOIN u ON u.id = v.id WHERE v.logged
 ), healthy AS (
-    UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = :now
-    WHERE id = ANY(CAST(:ok AS UUID[])) AND (failing_since IS NOT NULL
-          OR last_success_at IS NULL OR last_success_at < :fresh)
+    UPDATE webhook_endpoints SET failing_since = NULL
+    WHERE id = ANY(CAST(:ok AS UUID[])) AND failing_since IS NOT NULL
 ), failing AS (
     UPDATE webhook_endpoints SET failing_since = :now
     WHERE id = ANY(CAST(:failing AS UUID[])) AND failing_since IS NULL
@@ -214,10 +213,10 @@ class PgStore:
         return rows, events
 
     async def record(self, results: list[Result], *, ok: list[uuid.UUID],
-                     failing: list[uuid.UUID], now: datetime, fresh: datetime) -> int:
+                     failing: list[uuid.UUID], now: datetime) -> int:
         docs, owners = _docs(results, now)
         params = {"rows": json.dumps(docs, separators=(",", ":")), "owners": owners,
-                  "ok": _uuids(ok), "failing": _uuids(failing), "now": now, "fresh": fresh}
+                  "ok": _uuids(ok), "failing": _uuids(failing), "now": now}
         return len(await self._execute(_PG_RECORD, params))
 
     async def release(self, held: list[tuple[int, str]], due_at: datetime | None = None) -> None:

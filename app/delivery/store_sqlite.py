@@ -84,9 +84,8 @@ UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_status
 WHERE id = ? AND lease_owner = ?
 """
 _SQLITE_HEALTHY = """
-UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = ?
-WHERE id IN (SELECT value FROM json_each(?))
-  AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < ?)
+UPDATE webhook_endpoints SET failing_since = NULL
+WHERE id IN (SELECT value FROM json_each(?)) AND failing_since IS NOT NULL
 """
 _SQLITE_FAILING = """
 UPDATE webhook_endpoints SET failing_since = ?
@@ -206,13 +205,13 @@ class SqliteStore:
         return result
 
     async def record(self, results: list[Result], *, ok: list[uuid.UUID],
-                     failing: list[uuid.UUID], now: datetime, fresh: datetime) -> int:
+                     failing: list[uuid.UUID], now: datetime) -> int:
         def work(conn: sqlite3.Connection) -> int:
             attempts, rows = _result_rows(results, now)
             conn.executemany(_SQLITE_ATTEMPT, attempts)
             written = conn.executemany(_SQLITE_RECORD, rows).rowcount
             if ok:
-                conn.execute(_SQLITE_HEALTHY, (_ts(now), _hexes(ok), _ts(fresh)))
+                conn.execute(_SQLITE_HEALTHY, (_hexes(ok),))
             if failing:
                 conn.execute(_SQLITE_FAILING, (_ts(now), _hexes(failing)))
             return int(written)

@@ -29,7 +29,7 @@ from app.crypto import Keyring
 from app.db import utcnow
 from app.delivery.attempt import Job, Outcome
 from app.delivery.jobs import JobBuilder, envelope
-from app.delivery.record import SUCCESS_PRECISION, Recorder
+from app.delivery.record import Recorder
 from app.delivery.remote import RemoteSender, SendingProcessLost
 from app.delivery.send import BODY_LIMIT, Sender
 from app.delivery.signing import ServiceKeys
@@ -38,8 +38,7 @@ from app.delivery.store import Store
 from app.delivery.store_pg import PgStore
 from app.delivery.store_sqlite import SqliteStore
 
-__all__ = ["BODY_LIMIT", "SUCCESS_PRECISION", "DeliveryWorker", "Job", "Outcome", "envelope",
-           "lease_for"]
+__all__ = ["BODY_LIMIT", "DeliveryWorker", "Job", "Outcome", "envelope", "lease_for"]
 
 log = logging.getLogger(__name__)
 

@@ -160,7 +160,9 @@ async def add_endpoint(body: EndpointCreate, subscriber: CurrentSubscriber, sess
 @me.get("/endpoints/{endpoint_id}", name="get_endpoint", response_model=EndpointRead)
 async def get_endpoint(endpoint_id: uuid.UUID, subscriber: CurrentSubscriber,
                        session: Session) -> EndpointRead:
-    return service.endpoint_read(await service.get_endpoint(session, subscriber, endpoint_id))
+    [read] = await service.endpoint_reads(
+        session, [await service.get_endpoint(session, subscriber, endpoint_id)])
+    return read
 
 
 @me.delete("/endpoints/{endpoint_id}", name="remove_endpoint",
@@ -177,8 +179,10 @@ async def enable_endpoint(endpoint_id: uuid.UUID, subscriber: CurrentSubscriber,
                           session: Session, settings: CurrentSettings,
                           resolver: CurrentResolver) -> EndpointRead:
     """Turn a disabled endpoint back on (its URL is checked again)."""
-    return service.endpoint_read(
-        await service.enable_endpoint(session, settings, resolver, subscriber, endpoint_id))
+    [read] = await service.endpoint_reads(
+        session, [await service.enable_endpoint(session, settings, resolver, subscriber,
+                                                endpoint_id)])
+    return read
 
 
 @me.get("/endpoints/{endpoint_id}/secret", name="get_endpoint_secret",
