@@ -81,7 +81,10 @@ def next_poll(looks: list[tuple[float, int]], expect: int) -> float:
     if not looks or looks[-1][1] == 0:
         return 0.05
     t1, done = looks[-1]
-    # From the latest look that saw less (the first look: right after the event committed).
-    t0, d0 = next(((t, d) for t, d in reversed(looks) if d < done), looks[0])
+    # From the latest look that saw less; none yet (the first look already saw some): soon.
+    earlier = next(((t, d) for t, d in reversed(looks) if d < done), None)
+    if earlier is None:
+        return 0.05
+    t0, d0 = earlier
     rate = (done - d0) / max(t1 - t0, 1e-3)
     return min(0.25, max(0.02, (expect - done) / rate / 4))

@@ -160,9 +160,8 @@ async def add_endpoint(body: EndpointCreate, subscriber: CurrentSubscriber, sess
 @me.get("/endpoints/{endpoint_id}", name="get_endpoint", response_model=EndpointRead)
 async def get_endpoint(endpoint_id: uuid.UUID, subscriber: CurrentSubscriber,
                        session: Session) -> EndpointRead:
-    [read] = await service.endpoint_reads(
-        session, [await service.get_endpoint(session, subscriber, endpoint_id)])
-    return read
+    return await service.endpoint_read(
+        session, await service.get_endpoint(session, subscriber, endpoint_id))
 
 
 @me.delete("/endpoints/{endpoint_id}", name="remove_endpoint",
@@ -179,10 +178,9 @@ async def enable_endpoint(endpoint_id: uuid.UUID, subscriber: CurrentSubscriber,
                           session: Session, settings: CurrentSettings,
                           resolver: CurrentResolver) -> EndpointRead:
     """Turn a disabled endpoint back on (its URL is checked again)."""
-    [read] = await service.endpoint_reads(
-        session, [await service.enable_endpoint(session, settings, resolver, subscriber,
-                                                endpoint_id)])
-    return read
+    return await service.endpoint_read(
+        session, await service.enable_endpoint(session, settings, resolver, subscriber,
+                                               endpoint_id))
 
 
 @me.get("/endpoints/{endpoint_id}/secret", name="get_endpoint_secret",

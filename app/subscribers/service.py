@@ -101,12 +101,18 @@ def _new_endpoint(keyring: Keyring, subscriber_id: uuid.UUID, body: EndpointCrea
     return endpoint
 
 
-def endpoint_read(e: Endpoint, last_success_at: datetime | None) -> EndpointRead:
-    return EndpointRead(
+async def endpoint_reads(session: AsyncSession, endpoints: list[Endpoint]) -> list[EndpointRead]:
+    last = await last_successes(session, [e.id for e in endpoints]) if endpoints else {}
+    return [EndpointRead(
         id=e.id, url=e.url, description=e.description, enabled=e.enabled,
         disabled_reason=e.disabled_reason, disabled_at=e.disabled_at,
-        failing_since=e.failing_since, last_success_at=last_success_at,
-        previous_secret_expires_at=_grace(e), created_at=e.created_at)
+        failing_since=e.failing_since, last_success_at=last.get(e.id),
+        previous_secret_expires_at=_grace(e), created_at=e.created_at) for e in endpoints]
+
+
+async def endpoint_read(session: AsyncSession, endpoint: Endpoint) -> EndpointRead:
+    [read] = await endpoint_reads(session, [endpoint])
+    return read
 
 
 async def last_successes(session: AsyncSession,
@@ -118,11 +124,6 @@ async def last_successes(session: AsyncSession,
               .scalar_subquery())
     rows = await session.execute(select(Endpoint.id, latest).where(Endpoint.id.in_(endpoint_ids)))
     return {endpoint_id: at for endpoint_id, at in rows if at is not None}
-
-
-async def endpoint_reads(session: AsyncSession, endpoints: list[Endpoint]) -> list[EndpointRead]:
-    last = await last_successes(session, [e.id for e in endpoints]) if endpoints else {}
-    return [endpoint_read(e, last.get(e.id)) for e in endpoints]
 
 
 class SealedSecrets(Protocol):
