@@ -50,10 +50,14 @@ class Progress:
             return delivered(self.db, self.event_ids, self.conn)
         last = last_attempt(self.conn)
         if last > self.seen:
+            # Each new attempt's delivery looked up by its key (a subquery per row). Written as
+            # a join, once earlier runs had filled the tables PostgreSQL's plan took 60-130 ms
+            # a look: 2.8 s of the server's CPU in a 100,000 run, beside the worker's (measured
+            # by timing the looks); this form takes 1-17 ms.
             self.done += int(self.conn.execute(sa.text(
-                "SELECT count(*) FROM delivery_attempts a JOIN deliveries d "
-                "ON d.id = a.delivery_id WHERE a.id > :seen AND a.id <= :last "
-                "AND a.status_code BETWEEN 200 AND 299 AND d.event_id IN :e"
+                "SELECT count(*) FROM delivery_attempts a WHERE a.id > :seen "
+                "AND a.id <= :last AND a.status_code BETWEEN 200 AND 299 AND (SELECT d.event_id "
+                "FROM deliveries d WHERE d.id = a.delivery_id) IN :e"
             ).bindparams(sa.bindparam("e", expanding=True)),
                 {"seen": self.seen, "last": last, "e": self.ids}).scalar_one())
             self.seen = last
