@@ -159,3 +159,45 @@ def test_an_endpoints_last_success_is_its_latest_successful_delivery(iso, org, r
     assert same(endpoint(b)["last_success_at"], only_b) and endpoint(b)["failing_since"] is None
     mine = {e["id"]: e for e in sub.api.get("/v1/subscriber").json()["endpoints"]}
     assert same(mine[a]["last_success_at"], newest_a) and same(mine[b]["last_success_at"], only_b)
+
+
+def test_a_send_past_the_timeout_is_ended_and_its_sender_serves_the_next(iso, org, receiver):
+    """The sweeper ends a send at `webhook_timeout_seconds` (aiohttp has no timer per request):
+    it is logged as a timeout after about that long, and the sender coroutine it ran on goes on
+    to the next send. Here both senders of the failing lane (two) are held by hanging
+    endpoints, and two more failing endpoints can only be served by those same senders."""
+    hanging = ["/hang/0", "/hang/1"]
+    later = ["/after/0", "/after/1"]
+    for p in hanging:
+        receiver.answer(p, Answer(204, delay=6))  # past the 4 s timeout
+    for p in later:
+        receiver.answer(p, Answer(204))
+    assert org.admin.post("/v1/models", json={"id": "lanes/later", "title": "L"}).status_code \
+        == 201
+    quick_subscriber(iso.settings, iso.url, ["lanes/m"], [receiver.url(p) for p in hanging])
+    quick_subscriber(iso.settings, iso.url, ["lanes/later"], [receiver.url(p) for p in later])
+    engine = sa.create_engine(iso.settings.sync_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:  # all four are failing already: the failing lane's two senders
+        conn.execute(sa.text("UPDATE webhook_endpoints SET failing_since = :at "
+                             "WHERE url LIKE '%/hang/%' OR url LIKE '%/after/%'"),
+                     {"at": utcnow()})
+    org.admin.post("/v1/models/lanes/m/versions", json={"label": "v1", "revision": "r"})
+    org.admin.post("/v1/models/lanes/later/versions", json={"label": "v1", "revision": "r"})
+    expect = {"succeeded": 2, "pending": 2}
+    asyncio.run(run_workers(iso.settings, lambda: statuses(iso.settings) == expect, {}))
+    assert statuses(iso.settings) == expect
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT e.url, a.error_class, a.status_code, a.duration_ms FROM delivery_attempts a "
+            "JOIN deliveries d ON d.id = a.delivery_id "
+            "JOIN webhook_endpoints e ON e.id = d.endpoint_id")).all()
+    engine.dispose()
+    hang = [(url.rsplit("/", 1)[-1], error, code, ms) for url, error, code, ms in rows
+            if "/hang/" in url]
+    # Each hanging endpoint timed out (retried at least once meanwhile: they are failing), each
+    # time at the timeout (4 s), not when the receiver would have answered (6 s).
+    assert {h[0] for h in hang} == {"0", "1"}, rows
+    assert all(error == "timeout" and code is None and 3_900 <= ms < 5_500
+               for _, error, code, ms in hang), rows
+    assert sorted((url.rsplit("/", 1)[-1], code) for url, _, code, _ in rows
+                  if "/after/" in url) == [("0", 204), ("1", 204)], rows

@@ -5,8 +5,10 @@
   answer time, when the receivers or this machine are slower than that) hands its place in the
   lane to a new sender coroutine and finishes as one of at most `webhook_waiting_connections`
   waiting sends: a slow or dead endpoint never holds up the others (it only costs a socket until
-  its timeout), and a machine under load does not open a connection for every send. A sweeper
-  notices slow sends, so a normal send pays for no timer.
+  its timeout), and a machine under load does not open a connection for every send.
+- A sweeper, every 50 ms, notices slow sends and ends those past `webhook_timeout_seconds`
+  (it cancels them, as aiohttp's own total timeout would): a normal send pays for no timer of
+  its own (aiohttp's per-request timer was 4-5% of the sending process's CPU).
 - Connect-time SSRF check through the session's resolver; IP literals were checked when the job
   was built. Redirects are never followed.
 """
@@ -50,7 +52,8 @@ def client_session(settings: Settings, resolver: Resolver) -> aiohttp.ClientSess
     connector = aiohttp.TCPConnector(
         limit=settings.webhook_concurrency + waiting + 8, limit_per_host=0, ttl_dns_cache=10,
         resolver=CheckingResolver(resolver, allow_private=settings.allow_private_webhook_targets))
-    timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds,
+    # No total: the sender's sweeper ends a send at `webhook_timeout_seconds` (see Sender).
+    timeout = aiohttp.ClientTimeout(total=None,
                                     sock_connect=settings.webhook_connect_timeout_seconds)
     return aiohttp.ClientSession(connector=connector, timeout=timeout,
                                  cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
@@ -61,11 +64,13 @@ def client_session(settings: Settings, resolver: Resolver) -> aiohttp.ClientSess
 class _Place:
     """One sender coroutine's current send, as the sweeper sees it."""
 
-    __slots__ = ("slow", "started")
+    __slots__ = ("expired", "slow", "started", "task")
 
-    def __init__(self) -> None:
+    def __init__(self, task: asyncio.Task[None]) -> None:
+        self.task = task  # the sender coroutine's task (the sweeper cancels a send past due)
         self.started = 0.0  # monotonic start of the current send; 0 while idle
         self.slow = False
+        self.expired = False  # the sweeper cancelled the current send: its timeout
 
 
 class _Lane:
@@ -87,6 +92,7 @@ class Sender:
         self._room = room  # a slow send gave its place back
         self.concurrency = settings.webhook_concurrency
         self.slow_after = settings.webhook_slow_after_seconds
+        self.timeout = settings.webhook_timeout_seconds
         self.waiting_capacity = settings.webhook_waiting_connections
         self.waiting = 0  # slow sends that gave their place back
         self.lost = False  # (a sending process can be lost; this event loop cannot)
@@ -157,13 +163,18 @@ class Sender:
     # --- the sender coroutines -------------------------------------------------------------
 
     async def _serve(self, lane: _Lane) -> None:
-        place = _Place()
+        task = asyncio.current_task()
+        assert task is not None
+        place = _Place(task)
         lane.places.add(place)
         try:
             while True:
                 job = await lane.queue.get()
                 place.started = started = time.monotonic()
-                outcome = await self.attempt(job)
+                outcome = await self.attempt(job, place)
+                if place.expired:  # cancelled too late, and the cancel was swallowed: balance
+                    place.expired = False
+                    place.task.uncancel()
                 place.started = 0.0
                 if outcome.status_code is not None and not place.slow:
                     self.typical += (time.monotonic() - started - self.typical) * 0.02
@@ -175,26 +186,39 @@ class Sender:
             lane.places.discard(place)
 
     async def _sweep(self) -> None:
-        lane = self.healthy
-        tick = min(0.05, self.slow_after / 2)
+        tick = min(0.05, self.slow_after / 2, self.timeout / 4)
         while True:
             await asyncio.sleep(tick)
-            limit = time.monotonic() - max(self.slow_after, 4 * self.typical)
-            freed = False
-            for place in list(lane.places):
-                if self.waiting >= self.waiting_capacity:
-                    break
-                if place.started and not place.slow and place.started < limit:
-                    place.slow = True
-                    self.waiting += 1
-                    self._spawn(lane)
-                    freed = True
-            if freed:
+            now = time.monotonic()
+            self._expire(now - self.timeout)
+            if self._free_slow(now - max(self.slow_after, 4 * self.typical)):
                 self._room()
+
+    def _expire(self, limit: float) -> None:
+        """Cancel the sends started before `limit`; attempt() logs each as a timeout."""
+        for lane in (self.healthy, self.failing):
+            for place in lane.places:
+                if place.started and not place.expired and place.started < limit:
+                    place.expired = True
+                    place.task.cancel()
+
+    def _free_slow(self, limit: float) -> bool:
+        """Healthy sends started before `limit` give their place to a new sender coroutine."""
+        lane = self.healthy
+        freed = False
+        for place in list(lane.places):
+            if self.waiting >= self.waiting_capacity:
+                break
+            if place.started and not place.slow and place.started < limit:
+                place.slow = True
+                self.waiting += 1
+                self._spawn(lane)
+                freed = True
+        return freed
 
     # --- one attempt -----------------------------------------------------------------------
 
-    async def attempt(self, job: Job) -> Outcome:
+    async def attempt(self, job: Job, place: _Place | None = None) -> Outcome:
         outcome = Outcome(job, datetime.now(UTC), 0)
         if not job.usable:
             return outcome
@@ -220,7 +244,11 @@ class Sender:
         except aiohttp.ClientError:
             outcome.error = ErrorClass.client_error
         except asyncio.CancelledError:
-            raise
+            # The sweeper's cancel is this send's timeout; any other (stopping) goes on up.
+            if place is None or not place.expired or place.task.uncancel() > 0:
+                raise
+            place.expired = False
+            outcome.error = ErrorClass.timeout
         except Exception:  # never let one endpoint take the worker down
             log.exception("delivery %s: unexpected error", job.delivery_id)
             outcome.error = ErrorClass.client_error
