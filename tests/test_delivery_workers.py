@@ -93,18 +93,22 @@ def test_a_crashed_workers_leases_run_out_and_another_worker_delivers(iso, org, 
     org.admin.post("/v1/models/wrk/m/versions", json={"label": "v1", "revision": "r"})
     lease = timedelta(seconds=0.6)
 
-    async def crash_after_claiming() -> None:
+    async def crash_after_claiming() -> float:
         engine = make_engine(iso.settings.sqlalchemy_url, poolclass=sa.pool.NullPool)
         crashed = DeliveryWorker(make_sessionmaker(engine), iso.settings,
                                  Keyring.from_settings(iso.settings), lease=lease)
+        # Read the clock before the claim: the lease runs from inside it, and the time
+        # taken to close the engine after it must not count towards the lease (CI saw
+        # 65 ms of it, and the hit land "early").
+        before = time.time()
         assert len(await crashed._claim(10)) == 1  # claimed, then the process "dies"
         await engine.dispose()
+        return before
 
-    asyncio.run(crash_after_claiming())
-    claimed_at = time.time()
+    claimed_at = asyncio.run(crash_after_claiming())
     asyncio.run(run_workers(iso.settings, lambda: bool(receiver.to("/orphan")), {}))
     [hit] = receiver.to("/orphan")
-    assert hit.at - claimed_at >= lease.total_seconds() * 0.9
+    assert hit.at - claimed_at >= lease.total_seconds()
     assert statuses(iso.settings) == {"succeeded": 1}
 
 
