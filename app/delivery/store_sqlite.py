@@ -123,6 +123,12 @@ class SqliteStore:
     which on a loaded machine is worth more than the work.)"""
 
     IN_LOOP_WAIT = 20  # ms
+    # The connection's page cache (SQLite's default is 2 MB). A batch touches pages all over
+    # the deliveries, their indexes and the endpoints; with 2 MB they were read again from the
+    # file at every batch: 5 `pread` calls per delivery, 200,000 for 40,000 (strace), against
+    # 5,600 with 32 MB. The cache lives as long as no other connection writes; it is filled
+    # only as pages are used (at most this much of the worker's memory).
+    CACHE_KIB = 32 * 1024
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -135,7 +141,8 @@ class SqliteStore:
         if self._conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             for pragma in ("foreign_keys=ON", f"busy_timeout={self.IN_LOOP_WAIT}",
-                           "journal_mode=WAL", "synchronous=NORMAL"):
+                           "journal_mode=WAL", "synchronous=NORMAL",
+                           f"cache_size=-{self.CACHE_KIB}"):
                 conn.execute(f"PRAGMA {pragma}")
             self._conn = conn
         return self._conn
